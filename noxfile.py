@@ -1,0 +1,48 @@
+"""Developer sessions. `nox -s lint mypy tests docs -- --check` is what CI runs."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "mypy", "tests", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+PY = "3.11"
+SOURCES = ["podinit_diag", "tests", "bench", "noxfile.py"]
+
+
+def _no_check(posargs: list[str]) -> list[str]:
+    # `-- --check` is addressed to the docs session; the others ignore it.
+    return [a for a in posargs if a != "--check"]
+
+
+@nox.session(python=PY)
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", *SOURCES)
+    session.run("ruff", "format", "--check", *SOURCES)
+
+
+@nox.session(python=PY)
+def mypy(session: nox.Session) -> None:
+    session.install("-e", ".", "mypy>=1.10", "types-PyYAML", "types-tabulate")
+    session.run("mypy", "--strict", "podinit_diag")
+
+
+@nox.session(python=PY)
+def tests(session: nox.Session) -> None:
+    session.install("-e", ".[test]")
+    session.run("pytest", *_no_check(session.posargs))
+
+
+@nox.session(python=PY)
+def docs(session: nox.Session) -> None:
+    """Regenerate docs/rules.md and docs/report.schema.json; `-- --check` fails on drift."""
+    session.install("-e", ".")
+    session.run("python", "-m", "podinit_diag.docsgen", *session.posargs)
+
+
+@nox.session(python=PY)
+def bench(session: nox.Session) -> None:
+    """Offline benchmarks (not part of CI): `nox -s bench`."""
+    session.install("-e", ".")
+    session.run("python", "bench/bench_offline.py", *_no_check(session.posargs))

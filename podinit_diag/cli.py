@@ -1,0 +1,210 @@
+"""``initdoctor``: the command line. The only module that prints, reads the
+environment or chooses exit codes (0 nothing at or above --fail-on, 1 findings at
+or above it, 2 usage, input, connection or permission failure)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NoReturn, TextIO
+
+from . import __version__
+from .catalog import explain, find_rule, rule_dict, rules_markdown
+from .engine import diagnose
+from .errors import InputError
+from .kubetime import parse_duration, parse_time
+from .load import load_path
+from .model import Report
+from .render import jsonout, markdown, table
+from .rules import Config, all_rules
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see initdoctor --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="initdoctor",
+        description="Explain why a Kubernetes pod is not starting (init containers first) "
+        "and what to do about it.",
+        epilog="exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, "
+        "2 usage, input, connection or permission error",
+    )
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="pod name or pod/NAME")
+    p.add_argument(
+        "--from",
+        dest="sources",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="pod JSON/YAML, v1 List/PodList, or bundle directory (repeatable)",
+    )
+    p.add_argument("-n", "--namespace", help="only pods in this namespace")
+    p.add_argument("-A", "--all-namespaces", action="store_true", help="pods of every namespace")
+    p.add_argument("-o", "--output", choices=("table", "json", "markdown"), default="table")
+    p.add_argument(
+        "--fail-on",
+        choices=tuple(FAIL_ON),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default: error)",
+    )
+    p.add_argument(
+        "--select",
+        default="",
+        metavar="CODES",
+        help="comma-separated codes or prefixes to run (e.g. PI1,PI203)",
+    )
+    p.add_argument("--ignore", default="", metavar="CODES", help="codes or prefixes to skip")
+    p.add_argument(
+        "--stuck-after",
+        default="5m",
+        metavar="DURATION",
+        help="how long an init container may run before it counts as stuck (5m)",
+    )
+    p.add_argument(
+        "--now",
+        metavar="TIME",
+        help="judge the pod as of this RFC 3339 time (default: bundle capture time)",
+    )
+    p.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    p.add_argument("--explain", metavar="CODE", help="explain one rule and exit")
+    p.add_argument("--version", action="version", version=f"initdoctor {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(build_parser().parse_args(argv), sys.stdout)
+    except (UsageError, InputError) as exc:
+        print(f"initdoctor: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader (head, less) went away; nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.list_rules:
+        out.write(_list_rules(args.output))
+        return EXIT_OK
+    if args.explain:
+        r = find_rule(args.explain)
+        if r is None:
+            raise UsageError(f"unknown rule code {args.explain!r} (see initdoctor --list-rules)")
+        out.write(
+            json.dumps(rule_dict(r), indent=2) + "\n" if args.output == "json" else explain(r)
+        )
+        return EXIT_OK
+    if not args.sources:
+        raise UsageError(
+            "live cluster diagnosis is not available in this version; "
+            "diagnose saved data with --from PATH"
+        )
+    config = _config(args)
+    now = _now(args.now)
+    reports = [
+        diagnose(b, config, now)
+        for src in args.sources
+        for b in load_path(src)
+        if _wanted(b.pod, args)
+    ]
+    if not reports:
+        raise InputError("no pod in the input matches " + _selection(args))
+    out.write(_render(reports, args.output, _colour(out)))
+    return _exit_code(reports, args.fail_on)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    try:
+        stuck = parse_duration(args.stuck_after)
+    except ValueError as exc:
+        raise UsageError(f"--stuck-after: {exc}") from None
+    return Config(
+        stuck_after=stuck,
+        select=_codes(args.select, "--select"),
+        ignore=_codes(args.ignore, "--ignore"),
+    )
+
+
+def _codes(raw: str, flag: str) -> tuple[str, ...]:
+    codes = tuple(c.strip().upper() for c in raw.split(",") if c.strip())
+    known = [r.code for r in all_rules()]
+    for c in codes:
+        if not any(k.startswith(c) for k in known):
+            raise UsageError(f"{flag}: no rule code matches {c!r} (see initdoctor --list-rules)")
+    return codes
+
+
+def _now(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    when = parse_time(raw)
+    if when is None:
+        raise UsageError(f"--now: {raw!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z")
+    return when
+
+
+def _wanted(pod: object, args: argparse.Namespace) -> bool:
+    meta = pod.get("metadata") if isinstance(pod, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    names = {
+        t.split("/", 1)[1] if t.startswith(("pod/", "pods/", "po/")) else t for t in args.targets
+    }
+    if names and meta.get("name") not in names:
+        return False
+    return args.all_namespaces or not args.namespace or meta.get("namespace") == args.namespace
+
+
+def _selection(args: argparse.Namespace) -> str:
+    parts = [" ".join(args.targets)] if args.targets else []
+    if args.namespace and not args.all_namespaces:
+        parts.append(f"namespace {args.namespace}")
+    return ", ".join(parts) or "the selection"
+
+
+def _colour(out: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    return out.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _render(reports: list[Report], output: str, colour: bool) -> str:
+    if output == "json":
+        return jsonout.render(reports)
+    if output == "markdown":
+        return markdown.render(reports)
+    return table.render(reports, colour=colour)
+
+
+def _exit_code(reports: list[Report], fail_on: str) -> int:
+    threshold = FAIL_ON[fail_on]
+    ranks = [f.severity.rank for r in reports for f in r.findings]
+    return EXIT_FINDINGS if any(rank <= threshold for rank in ranks) else EXIT_OK
+
+
+def _list_rules(output: str) -> str:
+    if output == "markdown":
+        return rules_markdown()
+    if output == "json":
+        return json.dumps([rule_dict(r) for r in all_rules()], indent=2) + "\n"
+    return table.render_rules(all_rules())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Kubernetes timestamps and the way kubectl prints ages.
+
+Standard library only. ``human_duration`` follows apimachinery's
+``duration.HumanDuration`` so that ages in our reports read exactly like the
+AGE and RESTARTS columns of ``kubectl get``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse an RFC 3339 timestamp as the API server writes it; None when absent or malformed.
+
+    ``datetime.fromisoformat`` alone rejects nanosecond fractions (MicroTime in
+    events carries microseconds, but other producers write nanoseconds).
+    """
+    if not isinstance(value, str):
+        return None
+    m = _RFC3339.match(value.strip())
+    if not m:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    frac, zone = m.group(7), m.group(8)
+    micros = int((frac[1:] + "000000")[:6]) if frac else 0
+    if zone in ("Z", "z"):
+        tz = UTC
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
+    try:
+        return datetime(year, month, day, hour, minute, second, micros, tzinfo=tz).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix, as the API server writes metav1.Time."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_duration(d: timedelta) -> str:
+    """Port of apimachinery ``duration.HumanDuration`` (what kubectl prints as ages)."""
+    seconds = int(d.total_seconds())
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 60 * 2:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        s = seconds % 60
+        return f"{minutes}m" if s == 0 else f"{minutes}m{s}s"
+    if minutes < 60 * 3:
+        return f"{minutes}m"
+    hours = seconds // 3600
+    if hours < 8:
+        m = minutes % 60
+        return f"{hours}h" if m == 0 else f"{hours}h{m}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        h = hours % 24
+        return f"{hours // 24}d" if h == 0 else f"{hours // 24}d{h}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        dy = (hours // 24) % 365
+        return f"{hours // 24 // 365}y" if dy == 0 else f"{hours // 24 // 365}y{dy}d"
+    return f"{hours // 24 // 365}y"
+
+
+def translate_timestamp_since(then: datetime | None, now: datetime) -> str:
+    """kubectl's ``translateTimestampSince``: ``<unknown>`` for a zero time."""
+    if then is None:
+        return "<unknown>"
+    return human_duration(now - then)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a Go-style duration (``90s``, ``5m``, ``1h30m``); a bare number means seconds.
+
+    Raises ValueError with a readable message on anything else.
+    """
+    raw = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        return timedelta(seconds=float(raw))
+    pos, total = 0, 0.0
+    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    for m in _DURATION.finditer(raw):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * scale[m.group(2)]
+        pos = m.end()
+    if pos != len(raw) or not raw:
+        raise ValueError(f"invalid duration {text!r} (use e.g. 90s, 5m, 1h30m)")
+    return timedelta(seconds=total)

@@ -1,0 +1,107 @@
+"""Recognise the failure messages programs and container runtimes print.
+
+The same patterns read log lines and the runtime messages in container states
+and events. Patterns are anchored on how real tools word things (busybox, bash,
+glibc, Go's net package, psql, curl, kubectl, runc) so that an application line
+such as "user not found" does not read as a missing command.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .model import LogExcerpt
+
+
+class Category(StrEnum):
+    NOT_FOUND = "command not found"
+    PERMISSION = "permission denied"
+    FORBIDDEN = "forbidden by the API server (RBAC)"
+    EXEC_FORMAT = "exec format error (wrong CPU architecture or not a binary)"
+    DNS = "name does not resolve"
+    REFUSED = "connection refused"
+    TIMEOUT = "connection timed out"
+    UNREACHABLE = "network unreachable"
+
+    @property
+    def is_network(self) -> bool:
+        return self in _NETWORK
+
+
+_NETWORK = frozenset({Category.DNS, Category.REFUSED, Category.TIMEOUT, Category.UNREACHABLE})
+
+_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
+    (Category.EXEC_FORMAT, re.compile(r"exec format error", re.I)),
+    (
+        Category.NOT_FOUND,
+        re.compile(
+            r"executable file not found"
+            r"|\b(?:sh|bash|ash|dash|zsh|env)(?:: line \d+)?: (?:\d+: )?\S+: (?:command )?not found"
+            r"|^\S+: (?:command )?not found$"
+            r"|\bexec(?:: \"[^\"]+\":)? \S+: no such file or directory"
+            r"|can't execute '[^']+': No such file or directory",
+            re.I,
+        ),
+    ),
+    (
+        Category.FORBIDDEN,
+        re.compile(r"Error from server \(Forbidden\)|is forbidden: User \"|\b403 Forbidden\b"),
+    ),
+    (
+        Category.PERMISSION,
+        re.compile(r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b", re.I),
+    ),
+    (
+        Category.DNS,
+        re.compile(
+            r"no such host|can't resolve|bad address '|name or service not known"
+            r"|temporary failure in name resolution|could not resolve host"
+            r"|could not translate host name|\bENOTFOUND\b|\bNXDOMAIN\b|server can't find",
+            re.I,
+        ),
+    ),
+    (Category.REFUSED, re.compile(r"connection refused|\bECONNREFUSED\b", re.I)),
+    (
+        Category.TIMEOUT,
+        re.compile(
+            r"connection timed out|i/o timeout|\btimed out\b|\bETIMEDOUT\b"
+            r"|operation timed out|context deadline exceeded",
+            re.I,
+        ),
+    ),
+    (
+        Category.UNREACHABLE,
+        re.compile(r"network is unreachable|no route to host|\bEHOSTUNREACH\b", re.I),
+    ),
+)
+
+SCAN_LAST_LINES = 40  # the cause of an exit is at the end; earlier noise misleads
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: Category | None  # None: a plain line quoted for context
+    text: str
+    line: int  # 1-based position in the excerpt
+    ref: str
+
+
+def classify(text: str) -> Category | None:
+    for category, pattern in _RULES:
+        if pattern.search(text):
+            return category
+    return None
+
+
+def scan_log(log: LogExcerpt | None) -> Hit | None:
+    """The last recognised failure line in the tail of a log, if any."""
+    if log is None:
+        return None
+    start = max(0, len(log.lines) - SCAN_LAST_LINES)
+    for i in range(len(log.lines) - 1, start - 1, -1):
+        category = classify(log.lines[i])
+        if category is not None:
+            return Hit(category, log.lines[i], i + 1, f"{log.ref}:{i + 1}")
+    return None

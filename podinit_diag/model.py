@@ -1,0 +1,265 @@
+"""The typed data model shared by every stage of the pipeline.
+
+Everything here is a frozen dataclass or an enum so that a snapshot, a finding or
+a report can be passed around, cached and compared without defensive copies.
+Raw API objects stay as the camelCase dicts the API server sent (``Json``); the
+snapshot pairs them with the few typed fields the rules read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum, StrEnum
+from typing import Any
+
+Json = Mapping[str, Any]
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Lower is worse, so that sorting puts errors first."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class ContainerKind(StrEnum):
+    INIT = "init"
+    SIDECAR = "sidecar"  # an init container with restartPolicy: Always (native sidecar)
+    APP = "app"
+
+
+class Stage(int, Enum):
+    """Where in the kubelet's start-up sequence a failure class sits; orders the findings."""
+
+    SCHEDULING = 0
+    POD_SETUP = 1
+    CONTAINERS = 2  # init containers, sidecars and app containers, in start order
+    LIFECYCLE = 3
+    SPEC = 9
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One fact behind a finding.
+
+    ``source`` is ``status``, ``spec``, ``event``, ``log`` or ``cluster``. For
+    ``status`` and ``spec`` the ``ref`` is a JSONPath into the pod object and
+    ``text`` is the value found there, rendered as :func:`quote_value` does.
+    """
+
+    source: str
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    rule: str
+    severity: Severity
+    container: str | None
+    container_kind: ContainerKind | None
+    title: str
+    evidence: tuple[Evidence, ...]
+    fix: str
+    docs: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Raw input exactly as the API gives it, from files or (later) from a live cluster."""
+
+    pod: Json
+    events: tuple[Json, ...] = ()
+    logs: Mapping[str, bytes] = field(default_factory=dict)  # "init-db.previous.log" -> bytes
+    related: tuple[Json, ...] = ()
+    captured_at: datetime | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Termination:
+    """A container's terminated state (current or last), typed."""
+
+    exit_code: int | None
+    signal: int | None
+    reason: str
+    message: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    ref: str  # JSONPath of the ``terminated`` object in the pod
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """A container's spec paired with its status, tagged with its kind and spec position."""
+
+    name: str
+    kind: ContainerKind
+    index: int  # index in spec.initContainers or spec.containers
+    order: int  # position in start order: init containers first, then app containers
+    spec: Json
+    status: Json | None
+    status_ref: str | None  # JSONPath of the status entry, e.g. $.status.initContainerStatuses[0]
+    state: str  # waiting | running | terminated | unknown
+    reason: str
+    message: str
+    restart_count: int
+    ready: bool
+    started: bool
+    started_at: datetime | None
+    terminated: Termination | None  # the current state, when terminated
+    last_terminated: Termination | None  # lastState.terminated
+
+    @property
+    def spec_ref(self) -> str:
+        group = "containers" if self.kind is ContainerKind.APP else "initContainers"
+        return f"$.spec.{group}[{self.index}]"
+
+    @property
+    def last_termination(self) -> Termination | None:
+        """The termination that describes the container's latest run."""
+        return self.terminated or self.last_terminated
+
+    @property
+    def completed(self) -> bool:
+        return self.terminated is not None and self.terminated.exit_code == 0
+
+
+@dataclass(frozen=True)
+class EventView:
+    type: str
+    reason: str
+    message: str
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    container: str | None  # from involvedObject.fieldPath
+    component: str
+    raw: Json
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    container: str
+    previous: bool
+    lines: tuple[str, ...]  # the tail, decoded leniently, secrets redacted
+    truncated: bool
+
+    @property
+    def ref(self) -> str:
+        return f"logs/{self.container}{'.previous' if self.previous else ''}.log"
+
+
+@dataclass(frozen=True)
+class Owner:
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True)
+class PodSnapshot:
+    """The normalized pod the rules read. ``now`` is when the data was captured."""
+
+    namespace: str
+    name: str
+    uid: str
+    phase: str
+    restart_policy: str
+    node: str
+    owner: Owner | None
+    created_at: datetime | None
+    deleted: bool
+    containers: tuple[ContainerView, ...]  # start order
+    events: tuple[EventView, ...]  # oldest first by newest timestamp
+    logs: Mapping[tuple[str, bool], LogExcerpt]
+    conditions: Mapping[str, Json]
+    related: tuple[Json, ...]
+    now: datetime
+    pod: Json
+    source: str
+
+    @property
+    def init_containers(self) -> tuple[ContainerView, ...]:
+        return tuple(c for c in self.containers if c.kind is not ContainerKind.APP)
+
+    @property
+    def app_containers(self) -> tuple[ContainerView, ...]:
+        return tuple(c for c in self.containers if c.kind is ContainerKind.APP)
+
+    def container(self, name: str) -> ContainerView | None:
+        for c in self.containers:
+            if c.name == name:
+                return c
+        return None
+
+    def events_for(self, container: str) -> tuple[EventView, ...]:
+        return tuple(e for e in self.events if e.container == container)
+
+    def log(self, container: str, previous: bool) -> LogExcerpt | None:
+        return self.logs.get((container, previous))
+
+    def condition_true(self, kind: str) -> bool:
+        return str(self.conditions.get(kind, {}).get("status", "")) == "True"
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One init container's run, for the init timeline."""
+
+    name: str
+    kind: ContainerKind
+    state: str
+    reason: str
+    exit_code: int | None
+    restarts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration: timedelta | None
+    blocking: bool
+
+
+@dataclass(frozen=True)
+class PodHeader:
+    namespace: str
+    name: str
+    uid: str
+    phase: str
+    status: str
+    ready: str
+    restarts: str
+    restart_count: int
+    node: str
+    owner: Owner | None
+    age: str
+
+
+@dataclass(frozen=True)
+class Report:
+    pod: PodHeader
+    observed_at: datetime
+    source: str
+    timeline: tuple[TimelineStep, ...]
+    findings: tuple[Finding, ...]
+    errors: tuple[str, ...]
+
+    @property
+    def worst(self) -> Severity | None:
+        return min((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+
+def quote_value(value: object) -> str:
+    """How a status/spec value is quoted in evidence: strings as is, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,236 @@
+"""Turn a raw :class:`Bundle` into the typed :class:`PodSnapshot` the rules read.
+
+The API's JSON is trusted for nothing: every field is read through the small
+type-checking accessors below, so a pod with ``status: null``, strings where
+lists belong or absurd numbers still becomes a snapshot (with the odd parts
+treated as absent) instead of an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from .kubetime import parse_time
+from .model import (
+    Bundle,
+    ContainerKind,
+    ContainerView,
+    EventView,
+    Json,
+    LogExcerpt,
+    Owner,
+    PodSnapshot,
+    Termination,
+)
+from .redact import redact
+
+LOG_TAIL_LINES = 200
+MAX_LINE_CHARS = 400
+_FIELD_PATH = re.compile(r"^spec\.(?:initContainers|containers|ephemeralContainers)\{(.+)\}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_EMPTY: Json = {}
+
+
+def as_dict(value: Any) -> Json:
+    return value if isinstance(value, dict) else _EMPTY
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def as_int(value: Any) -> int | None:
+    # bool is an int in Python but never a count or an exit code in the API
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
+    pod = as_dict(bundle.pod)
+    meta, spec, status = (
+        as_dict(pod.get("metadata")),
+        as_dict(pod.get("spec")),
+        as_dict(pod.get("status")),
+    )
+    name, namespace, uid = (
+        as_str(meta.get("name")),
+        as_str(meta.get("namespace")),
+        as_str(meta.get("uid")),
+    )
+    containers = _containers(spec, status)
+    conditions = {as_str(c.get("type")): c for c in map(as_dict, as_list(status.get("conditions")))}
+    conditions.pop("", None)
+    return PodSnapshot(
+        namespace=namespace,
+        name=name,
+        uid=uid,
+        phase=as_str(status.get("phase")),
+        restart_policy=as_str(spec.get("restartPolicy")) or "Always",
+        node=as_str(spec.get("nodeName")),
+        owner=_owner(meta),
+        created_at=parse_time(meta.get("creationTimestamp")),
+        deleted=meta.get("deletionTimestamp") is not None,
+        containers=containers,
+        events=_events(bundle.events, name, uid),
+        logs=_logs(bundle.logs, {c.name for c in containers}),
+        conditions=conditions,
+        related=bundle.related,
+        now=now,
+        pod=pod,
+        source=bundle.source,
+    )
+
+
+def _containers(spec: Json, status: Json) -> tuple[ContainerView, ...]:
+    views: list[ContainerView] = []
+    groups = (
+        ("initContainers", "initContainerStatuses", True),
+        ("containers", "containerStatuses", False),
+    )
+    for spec_key, status_key, is_init in groups:
+        statuses: dict[str, tuple[int, Json]] = {}
+        for i, st in enumerate(as_list(status.get(status_key))):
+            if isinstance(st, dict) and isinstance(st.get("name"), str):
+                statuses.setdefault(st["name"], (i, st))
+        for index, c in enumerate(as_list(spec.get(spec_key))):
+            if not isinstance(c, dict):
+                continue
+            name = as_str(c.get("name"))
+            if is_init:
+                sidecar = c.get("restartPolicy") == "Always"
+                kind = ContainerKind.SIDECAR if sidecar else ContainerKind.INIT
+            else:
+                kind = ContainerKind.APP
+            st_index, st = statuses.get(name, (None, None))
+            ref = f"$.status.{status_key}[{st_index}]" if st_index is not None else None
+            views.append(_container(name, kind, index, len(views), c, st, ref))
+    return tuple(views)
+
+
+def _container(
+    name: str,
+    kind: ContainerKind,
+    index: int,
+    order: int,
+    spec: Json,
+    status: Json | None,
+    ref: str | None,
+) -> ContainerView:
+    st = as_dict(status)
+    state_obj = as_dict(st.get("state"))
+    state, detail = "unknown", _EMPTY
+    for key in ("terminated", "running", "waiting"):
+        if isinstance(state_obj.get(key), dict):
+            state, detail = key, state_obj[key]
+            break
+    terminated = _termination(detail, f"{ref}.state.terminated") if state == "terminated" else None
+    last = as_dict(as_dict(st.get("lastState")).get("terminated"))
+    restarts = as_int(st.get("restartCount"))
+    return ContainerView(
+        name=name,
+        kind=kind,
+        index=index,
+        order=order,
+        spec=spec,
+        status=status,
+        status_ref=ref,
+        state=state,
+        reason=as_str(detail.get("reason")),
+        message=as_str(detail.get("message")),
+        restart_count=max(restarts, 0) if restarts is not None else 0,
+        ready=st.get("ready") is True,
+        started=st.get("started") is True,
+        started_at=parse_time(detail.get("startedAt")),
+        terminated=terminated,
+        last_terminated=_termination(last, f"{ref}.lastState.terminated") if last else None,
+    )
+
+
+def _termination(t: Json, ref: str) -> Termination:
+    return Termination(
+        exit_code=as_int(t.get("exitCode")),
+        signal=as_int(t.get("signal")) or None,
+        reason=as_str(t.get("reason")),
+        message=as_str(t.get("message")),
+        started_at=parse_time(t.get("startedAt")),
+        finished_at=parse_time(t.get("finishedAt")),
+        ref=ref,
+    )
+
+
+def _owner(meta: Json) -> Owner | None:
+    refs = [as_dict(r) for r in as_list(meta.get("ownerReferences"))]
+    chosen = next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
+    if not chosen or not as_str(chosen.get("kind")):
+        return None
+    return Owner(kind=as_str(chosen.get("kind")), name=as_str(chosen.get("name")))
+
+
+def _events(raw: tuple[Json, ...], pod_name: str, pod_uid: str) -> tuple[EventView, ...]:
+    views: list[tuple[datetime | None, int, EventView]] = []
+    for i, e in enumerate(raw):
+        involved = as_dict(e.get("involvedObject"))
+        if as_str(involved.get("kind")) not in ("Pod", "") or (involved.get("name") != pod_name):
+            continue
+        uid = as_str(involved.get("uid"))
+        if uid and pod_uid and uid != pod_uid:
+            continue  # an earlier pod of the same name
+        series = as_dict(e.get("series"))
+        times = [
+            parse_time(e.get("lastTimestamp")),
+            parse_time(e.get("eventTime")),
+            parse_time(series.get("lastObservedTime")),
+        ]
+        last = max((t for t in times if t is not None), default=None)
+        first = parse_time(e.get("firstTimestamp")) or parse_time(e.get("eventTime")) or last
+        count = as_int(series.get("count")) or as_int(e.get("count")) or 1
+        m = _FIELD_PATH.match(as_str(involved.get("fieldPath")))
+        source = as_dict(e.get("source"))
+        view = EventView(
+            type=as_str(e.get("type")) or "Normal",
+            reason=as_str(e.get("reason")),
+            message=redact(as_str(e.get("note")) or as_str(e.get("message"))),
+            count=max(count, 1),
+            first_seen=first,
+            last_seen=last,
+            container=m.group(1) if m else None,
+            component=as_str(e.get("reportingComponent")) or as_str(source.get("component")),
+            raw=e,
+        )
+        views.append((last, i, view))
+    # Events without any time sort first: they cannot be newer than a dated one we know of.
+    views.sort(key=lambda t: (t[0] is not None, t[0] or datetime.min, t[1]))
+    return tuple(v for _, _, v in views)
+
+
+def _logs(raw: Any, names: set[str]) -> dict[tuple[str, bool], LogExcerpt]:
+    out: dict[tuple[str, bool], LogExcerpt] = {}
+    for filename, data in sorted(raw.items()):
+        base = filename[: -len(".log")]
+        previous = base.endswith(".previous")
+        container = base[: -len(".previous")] if previous else base
+        if container not in names:
+            continue
+        text = data.decode("utf-8", errors="replace")
+        lines = [_clean(line) for line in text.splitlines()]
+        while lines and not lines[-1]:
+            lines.pop()
+        out[(container, previous)] = LogExcerpt(
+            container=container,
+            previous=previous,
+            lines=tuple(lines[-LOG_TAIL_LINES:]),
+            truncated=len(lines) > LOG_TAIL_LINES,
+        )
+    return out
+
+
+def _clean(line: str) -> str:
+    line = _CONTROL.sub("", line).rstrip()
+    if len(line) > MAX_LINE_CHARS:
+        line = line[:MAX_LINE_CHARS] + "…"
+    return redact(line)

@@ -1,0 +1,36 @@
+"""Mask secret-looking values before any text leaves the tool.
+
+Log lines and command lines are quoted as evidence; a password a program printed
+must not end up in a ticket. The patterns favour false positives: a masked
+harmless value costs little, a leaked credential costs a lot.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "[REDACTED]"
+
+_PATTERNS = (
+    # key=value / key: value pairs whose key names a credential
+    re.compile(
+        r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+        r"|client[_-]?secret|auth)[\w.-]*\"?\s*[=:]\s*\"?)([^\s\"',;&]+)"
+    ),
+    re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    re.compile(r"(?i)(\bbasic\s+)([A-Za-z0-9+/=]{8,})"),
+    # credentials inside URLs: scheme://user:password@host
+    re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s@/]+)(@)"),
+    re.compile(r"()(\bAKIA[0-9A-Z]{16}\b)"),
+    re.compile(r"()(\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})"),
+    re.compile(r"()(-----BEGIN [A-Z ]*PRIVATE KEY-----)"),
+)
+
+
+def redact(text: str) -> str:
+    for pattern in _PATTERNS:
+        if pattern.groups == 3:
+            text = pattern.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+        else:
+            text = pattern.sub(lambda m: m.group(1) + MASK, text)
+    return text

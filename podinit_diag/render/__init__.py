@@ -1,0 +1,1 @@
+"""Renderers turn reports into text; they never print and never decide exit codes."""

@@ -1,0 +1,93 @@
+"""The versioned JSON report (``-o json``), described by ``docs/report.schema.json``.
+
+Fields may be added under the same ``schema_version``; renaming or removing one
+bumps it. Keys are emitted in a fixed order so that output is byte-identical for
+the same input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .. import __version__
+from ..kubetime import format_time
+from ..model import Finding, Report, TimelineStep
+
+SCHEMA_VERSION = 1
+
+
+def report_dict(r: Report) -> dict[str, Any]:
+    p = r.pod
+    counts = {
+        s: sum(1 for f in r.findings if f.severity.value == s) for s in ("error", "warning", "info")
+    }
+    return {
+        "pod": {
+            "namespace": p.namespace,
+            "name": p.name,
+            "uid": p.uid,
+            "phase": p.phase,
+            "status": p.status,
+            "ready": p.ready,
+            "restarts": p.restarts,
+            "restart_count": p.restart_count,
+            "node": p.node or None,
+            "owner": {"kind": p.owner.kind, "name": p.owner.name} if p.owner else None,
+            "age": p.age,
+        },
+        "observed_at": format_time(r.observed_at),
+        "source": r.source,
+        "init_timeline": [_step(s) for s in r.timeline],
+        "findings": [finding_dict(f) for f in r.findings],
+        "summary": {**counts, "worst": r.worst.value if r.worst else None},
+        "errors": list(r.errors),
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "rule": f.rule,
+        "severity": f.severity.value,
+        "container": f.container,
+        "container_kind": f.container_kind.value if f.container_kind else None,
+        "title": f.title,
+        "evidence": [{"source": e.source, "ref": e.ref, "text": e.text} for e in f.evidence],
+        "fix": f.fix,
+        "docs": f.docs,
+    }
+
+
+def _time(t: datetime | None) -> str | None:
+    return format_time(t) if t else None
+
+
+def _step(s: TimelineStep) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "kind": s.kind.value,
+        "state": s.state,
+        "reason": s.reason or None,
+        "exit_code": s.exit_code,
+        "restarts": s.restarts,
+        "started_at": _time(s.started_at),
+        "finished_at": _time(s.finished_at),
+        "duration_seconds": int(s.duration.total_seconds()) if s.duration is not None else None,
+        "blocking": s.blocking,
+    }
+
+
+def envelope(reports: Sequence[Report], errors: Sequence[str] = ()) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "initdoctor", "version": __version__},
+        "reports": [report_dict(r) for r in reports],
+        "errors": list(errors),
+    }
+
+
+def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
+    return json.dumps(envelope(reports, errors), indent=2, ensure_ascii=False) + "\n"

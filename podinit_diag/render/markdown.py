@@ -1,0 +1,66 @@
+"""Markdown for incident tickets (``-o markdown``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..kubetime import format_time
+from ..model import Report
+from .common import POD_HEADERS, STEP_HEADERS, blocking_line, context_line, pod_row, step_row
+
+
+def code(text: str) -> str:
+    """An inline code span that survives backticks and pipes inside ``text``."""
+    text = " ".join(text.split()).replace("|", "\\|")
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def render_one(r: Report) -> str:
+    p = r.pod
+    out = [f"## Pod `{p.namespace}/{p.name}`: {p.status}", ""]
+    out += table(POD_HEADERS, [pod_row(r)])
+    out += ["", f"{context_line(r)} · observed {format_time(r.observed_at)}"]
+    if r.timeline:
+        rows = []
+        for i, s in enumerate(r.timeline, 1):
+            row = step_row(i, s, r)
+            if s.blocking:
+                row[1] = f"**{row[1]}** (blocking)"
+            rows.append(row)
+        out += ["", "### Init containers", ""] + table(STEP_HEADERS, rows)
+    blocked = blocking_line(r)
+    if blocked:
+        out += ["", f"**{blocked}**"]
+    out += ["", "### Findings", ""]
+    if not r.findings:
+        out.append("No problems found.")
+    for n, f in enumerate(r.findings, 1):
+        where = f" · {f.container_kind.value} container `{f.container}`" if f.container_kind else ""
+        out += [f"#### {n}. {f.code} {f.rule} ({f.severity.value}){where}", "", f.title, ""]
+        out.append("Evidence:")
+        out += [f"- {e.source} {code(e.ref)}: {code(e.text)}" for e in f.evidence]
+        out += ["", f"**Fix:** {f.fix}", "", f"Docs: [{f.code} {f.rule}]({f.docs})", ""]
+    if r.errors:
+        out += ["### Notes", ""] + [f"- {e}" for e in r.errors] + [""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
+    text = "\n".join(render_one(r) for r in reports)
+    if errors:
+        text += "\n### Errors\n\n" + "\n".join(f"- {e}" for e in errors) + "\n"
+    return text

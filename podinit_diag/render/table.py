@@ -1,0 +1,74 @@
+"""The human report (``-o table``): kubectl's header line, the init timeline, the findings.
+
+tabulate is used only here. Colour is an argument; whether the terminal wants it
+is the CLI's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tabulate import tabulate
+
+from ..model import Report, Severity
+from ..rules import Rule
+from .common import (
+    POD_HEADERS,
+    STEP_HEADERS,
+    blocking_line,
+    context_line,
+    evidence_line,
+    pod_row,
+    step_row,
+)
+
+_COLOURS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour else text
+
+
+def render_one(r: Report, colour: bool = False) -> str:
+    out = [tabulate([pod_row(r)], headers=POD_HEADERS, tablefmt="plain", disable_numparse=True)]
+    out.append(context_line(r))
+    if r.timeline:
+        rows = []
+        for i, s in enumerate(r.timeline, 1):
+            row = step_row(i, s, r)
+            if s.blocking:
+                row[1] = _paint(f"{row[1]} ◀ blocking", "1", colour)
+            rows.append(row)
+        out += ["", "Init containers:"]
+        out.append(tabulate(rows, headers=STEP_HEADERS, tablefmt="plain", disable_numparse=True))
+    blocked = blocking_line(r)
+    if blocked:
+        out += ["", blocked]
+    out.append("")
+    if not r.findings:
+        out.append("No problems found.")
+    else:
+        out.append(f"Findings ({len(r.findings)}, most likely root cause first):")
+    for n, f in enumerate(r.findings, 1):
+        label = _paint(f"{f.severity.value.upper():<7}", _COLOURS[f.severity], colour)
+        where = f" [{f.container_kind.value} {f.container}]" if f.container_kind else ""
+        out += ["", f"{n}. {label} {f.code} {f.rule}{where}", f"   {f.title}"]
+        for e in f.evidence:
+            out.append(f"     {evidence_line(e)}")
+        out += [f"   Fix:  {f.fix}", f"   Docs: {f.docs}"]
+    for note in r.errors:
+        out += ["", f"note: {note}"]
+    return "\n".join(out) + "\n"
+
+
+def render(reports: Sequence[Report], errors: Sequence[str] = (), colour: bool = False) -> str:
+    parts = [render_one(r, colour) for r in reports]
+    text = ("\n" + "─" * 72 + "\n\n").join(parts)
+    for e in errors:
+        text += f"\nerror: {e}\n"
+    return text
+
+
+def render_rules(rules: Sequence[Rule]) -> str:
+    rows = [[r.code, r.name, r.severity.value, r.summary] for r in rules]
+    return tabulate(rows, headers=("CODE", "RULE", "SEVERITY", "SUMMARY"), tablefmt="plain") + "\n"

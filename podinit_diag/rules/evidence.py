@@ -1,0 +1,95 @@
+"""Builders for the evidence and wording that several rules share."""
+
+from __future__ import annotations
+
+from ..exitcodes import describe
+from ..kubetime import human_duration
+from ..logscan import Hit
+from ..model import ContainerView, EventView, Evidence, PodSnapshot, Termination, quote_value
+
+BACKOFF_REASONS = ("BackOff", "Failed")
+
+
+def status(ref: str, value: object) -> Evidence:
+    return Evidence("status", ref, quote_value(value))
+
+
+def spec(ref: str, value: object) -> Evidence:
+    return Evidence("spec", ref, quote_value(value))
+
+
+def event(e: EventView, snap: PodSnapshot) -> Evidence:
+    age = f", last {human_duration(snap.now - e.last_seen)} ago" if e.last_seen else ""
+    return Evidence("event", f"{e.type} {e.reason} (x{e.count}{age})", e.message)
+
+
+def log(hit: Hit) -> Evidence:
+    return Evidence("log", hit.ref, hit.text)
+
+
+def termination(t: Termination) -> list[Evidence]:
+    out = []
+    if t.exit_code is not None:
+        out.append(status(f"{t.ref}.exitCode", t.exit_code))
+    if t.reason:
+        out.append(status(f"{t.ref}.reason", t.reason))
+    return out
+
+
+def waiting(c: ContainerView) -> list[Evidence]:
+    if c.state == "waiting" and c.reason and c.status_ref:
+        return [status(f"{c.status_ref}.state.waiting.reason", c.reason)]
+    return []
+
+
+def restarts(c: ContainerView) -> list[Evidence]:
+    if c.restart_count and c.status_ref:
+        return [status(f"{c.status_ref}.restartCount", c.restart_count)]
+    return []
+
+
+def latest_event(c: ContainerView, snap: PodSnapshot, reasons: tuple[str, ...]) -> list[Evidence]:
+    """The newest Warning event of the container among ``reasons``."""
+    for e in reversed(snap.events_for(c.name)):
+        if e.type == "Warning" and e.reason in reasons:
+            return [event(e, snap)]
+    return []
+
+
+def failure(
+    c: ContainerView, snap: PodSnapshot, t: Termination | None, hit: Hit | None
+) -> tuple[Evidence, ...]:
+    """The usual evidence for a failed run: state, restarts, exit, back-off event, log line."""
+    out = waiting(c) + restarts(c) + (termination(t) if t else [])
+    out += latest_event(c, snap, BACKOFF_REASONS)
+    if hit is not None:
+        out.append(log(hit))
+    return tuple(out)
+
+
+def restarts_phrase(c: ContainerView) -> str:
+    n = c.restart_count
+    if n == 0:
+        return "not restarted yet"
+    return f"restarted {n} time{'s' if n != 1 else ''}"
+
+
+def exit_phrase(t: Termination | None) -> str:
+    return describe(t) if t is not None else "an unknown exit"
+
+
+def logs_command(snap: PodSnapshot, c: ContainerView, previous: bool) -> str:
+    prev = " --previous" if previous else ""
+    return f"kubectl logs {snap.name} -n {snap.namespace} -c {c.name}{prev}"
+
+
+def owner_phrase(snap: PodSnapshot) -> str:
+    """What to edit: the controller's template when there is one, else the pod."""
+    if snap.owner is None:
+        return f"pod {snap.name}"
+    if snap.owner.kind == "ReplicaSet":
+        # A ReplicaSet named <deployment>-<hash> is almost always owned by that Deployment.
+        base, _, suffix = snap.owner.name.rpartition("-")
+        if base and suffix.isalnum():
+            return f"the pod template of Deployment {base} (ReplicaSet {snap.owner.name})"
+    return f"the pod template of {snap.owner.kind} {snap.owner.name}"

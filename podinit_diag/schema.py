@@ -1,0 +1,108 @@
+"""The JSON Schema of ``-o json`` output, published as ``docs/report.schema.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STR = {"type": "string"}
+_NSTR = {"type": ["string", "null"]}
+_NINT = {"type": ["integer", "null"]}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _obj(props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": list(props),
+        "properties": props,
+        "additionalProperties": False,
+    }
+
+
+EVIDENCE = _obj(
+    {
+        "source": {"enum": ["status", "spec", "event", "log", "cluster"]},
+        "ref": _STR,
+        "text": _STR,
+    }
+)
+
+FINDING = _obj(
+    {
+        "code": {"type": "string", "pattern": "^PI[0-9]{3}$"},
+        "rule": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
+        "severity": {"enum": ["error", "warning", "info"]},
+        "container": _NSTR,
+        "container_kind": {"enum": ["init", "sidecar", "app", None]},
+        "title": {"type": "string", "minLength": 1},
+        "evidence": {"type": "array", "items": {"$ref": "#/$defs/evidence"}},
+        "fix": {"type": "string", "minLength": 1},
+        "docs": _STR,
+    }
+)
+
+STEP = _obj(
+    {
+        "name": _STR,
+        "kind": {"enum": ["init", "sidecar"]},
+        "state": {"enum": ["waiting", "running", "terminated", "unknown", "pending"]},
+        "reason": _NSTR,
+        "exit_code": _NINT,
+        "restarts": {"type": "integer", "minimum": 0},
+        "started_at": _TIME,
+        "finished_at": _TIME,
+        "duration_seconds": _NINT,
+        "blocking": {"type": "boolean"},
+    }
+)
+
+REPORT = _obj(
+    {
+        "pod": _obj(
+            {
+                "namespace": _STR,
+                "name": _STR,
+                "uid": _STR,
+                "phase": _STR,
+                "status": _STR,
+                "ready": _STR,
+                "restarts": _STR,
+                "restart_count": {"type": "integer", "minimum": 0},
+                "node": _NSTR,
+                "owner": {
+                    "oneOf": [{"type": "null"}, _obj({"kind": _STR, "name": _STR})],
+                },
+                "age": _STR,
+            }
+        ),
+        "observed_at": {"type": "string", "format": "date-time"},
+        "source": _STR,
+        "init_timeline": {"type": "array", "items": {"$ref": "#/$defs/step"}},
+        "findings": {"type": "array", "items": {"$ref": "#/$defs/finding"}},
+        "summary": _obj(
+            {
+                "error": {"type": "integer", "minimum": 0},
+                "warning": {"type": "integer", "minimum": 0},
+                "info": {"type": "integer", "minimum": 0},
+                "worst": {"enum": ["error", "warning", "info", None]},
+            }
+        ),
+        "errors": {"type": "array", "items": _STR},
+    }
+)
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://podinit-diag.dev/schemas/report-v1.json",
+    "title": "initdoctor report",
+    "description": "Output of `initdoctor -o json`, schema_version 1.",
+    **_obj(
+        {
+            "schema_version": {"const": 1},
+            "tool": _obj({"name": {"const": "initdoctor"}, "version": _STR}),
+            "reports": {"type": "array", "items": {"$ref": "#/$defs/report"}},
+            "errors": {"type": "array", "items": _STR},
+        }
+    ),
+    "$defs": {"report": REPORT, "finding": FINDING, "evidence": EVIDENCE, "step": STEP},
+}
