@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from .kubetime import translate_timestamp_since
 from .model import Bundle, Finding, PodHeader, PodSnapshot, Report
@@ -44,13 +45,16 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
     )
 
 
+@lru_cache(maxsize=16)
+def enabled_rules(config: Config) -> tuple[Rule, ...]:
+    return tuple(r for r in all_rules() if config.enabled(r.code))
+
+
 def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
     ctx = RuleContext(snap, config)
     ranked: list[tuple[tuple[int, int, int, str, str], Finding]] = []
     errors: list[str] = []
-    for r in all_rules():
-        if not config.enabled(r.code):
-            continue
+    for r in enabled_rules(config):
         try:
             for d in r.func(ctx):
                 f = _stamp(r, d)

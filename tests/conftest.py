@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+DOCS = ROOT / "docs"
+
+
+def fixture_dirs() -> list[Path]:
+    return sorted(d for d in FIXTURES.iterdir() if d.is_dir() and (d / "pod.json").exists())
+
+
+def expected(d: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((d / "expected.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def report_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads((DOCS / "report.schema.json").read_text())
+    return schema
