@@ -28,6 +28,7 @@ from .model import (
     quote_value,
 )
 from .normalize import as_list
+from .redact import redact
 
 if TYPE_CHECKING:
     from .rules.base import Config
@@ -136,9 +137,9 @@ def _classify_failure(c: ContainerView, snap: PodSnapshot) -> InitVerdict:
     last = c.last_termination
     message, ref = "", None
     if c.state == "waiting" and c.reason in START_FAILURE_REASONS:
-        message, ref = c.message, f"{c.status_ref}.state.waiting.message"
+        message, ref = redact(c.message), f"{c.status_ref}.state.waiting.message"
     elif last is not None and last.reason in START_FAILURE_REASONS:
-        message, ref = last.message, f"{last.ref}.message"
+        message, ref = redact(last.message), f"{last.ref}.message"
     log = crash_log(snap, c)
     hit = scan_log(log)
     category = classify(message) if message else None

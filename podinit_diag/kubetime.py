@@ -23,7 +23,7 @@ def parse_time(value: object) -> datetime | None:
     """
     if not isinstance(value, str):
         return None
-    if len(value) in (20, 27) and value[-1] == "Z":
+    if len(value) in (20, 27) and value[-1] == "Z" and value[10] == "T" and value[4] == "-":
         # The API server's two shapes (metav1.Time, MicroTime): the C parser handles them.
         try:
             return datetime.fromisoformat(value)
@@ -35,14 +35,14 @@ def parse_time(value: object) -> datetime | None:
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
     frac, zone = m.group(7), m.group(8)
     micros = int((frac[1:] + "000000")[:6]) if frac else 0
-    if zone in ("Z", "z"):
-        tz = UTC
-    else:
-        sign = 1 if zone[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
     try:
+        if zone in ("Z", "z"):
+            tz = UTC
+        else:
+            sign = 1 if zone[0] == "+" else -1
+            tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6])))
         return datetime(year, month, day, hour, minute, second, micros, tzinfo=tz).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # out-of-range fields, offsets >= 24h, year 0 in UTC
         return None
 
 

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ..kubetime import human_duration, translate_timestamp_since
 from ..model import Evidence, Report, TimelineStep
 
-STEP_HEADERS = ("#", "NAME", "KIND", "STATE", "REASON", "EXIT", "RESTARTS", "STARTED", "DURATION")
+STEP_HEADERS = (
+    "#",
+    "NAME",
+    "KIND",
+    "STATE",
+    "REASON",
+    "EXIT",
+    "RESTARTS",
+    "STARTED",
+    "FINISHED",
+    "DURATION",
+)
 POD_HEADERS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE")
 
 
@@ -20,10 +33,11 @@ def context_line(r: Report) -> str:
     return f"namespace {p.namespace or '<none>'} · owner {owner} · phase {p.phase or '<none>'}"
 
 
+def _ago(t: datetime | None, r: Report) -> str:
+    return f"{translate_timestamp_since(t, r.observed_at)} ago" if t else "-"
+
+
 def step_row(i: int, s: TimelineStep, r: Report) -> list[str]:
-    started = (
-        f"{translate_timestamp_since(s.started_at, r.observed_at)} ago" if s.started_at else "-"
-    )
     return [
         str(i),
         s.name,
@@ -32,7 +46,8 @@ def step_row(i: int, s: TimelineStep, r: Report) -> list[str]:
         s.reason or "-",
         "-" if s.exit_code is None else str(s.exit_code),
         str(s.restarts),
-        started,
+        _ago(s.started_at, r),
+        _ago(s.finished_at, r),
         human_duration(s.duration) if s.duration is not None else "-",
     ]
 

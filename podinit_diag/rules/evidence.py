@@ -6,16 +6,18 @@ from ..exitcodes import describe
 from ..kubetime import human_duration
 from ..logscan import Hit
 from ..model import ContainerView, EventView, Evidence, PodSnapshot, Termination, quote_value
+from ..redact import redact
 
 BACKOFF_REASONS = ("BackOff", "Failed")
 
 
 def status(ref: str, value: object) -> Evidence:
-    return Evidence("status", ref, quote_value(value))
+    return Evidence("status", ref, redact(quote_value(value)))
 
 
 def spec(ref: str, value: object) -> Evidence:
-    return Evidence("spec", ref, quote_value(value))
+    # Commands carry passwords often enough (`mysql -p...`, `--password=`) to always redact.
+    return Evidence("spec", ref, redact(quote_value(value)))
 
 
 def event(e: EventView, snap: PodSnapshot) -> Evidence:
