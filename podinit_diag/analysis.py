@@ -25,7 +25,6 @@ from .model import (
     LogExcerpt,
     PodSnapshot,
     Termination,
-    quote_value,
 )
 from .normalize import as_list
 from .redact import redact
@@ -55,8 +54,7 @@ class Cause(StrEnum):
 class Sleep:
     seconds: float  # math.inf for `sleep infinity`
     text: str
-    ref: str  # JSONPath of the command/args element holding it
-    value: object
+    where: tuple[tuple[str, object], ...]  # (JSONPath, value) of the command/args holding it
 
 
 @dataclass(frozen=True)
@@ -176,22 +174,24 @@ _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def find_sleep(c: ContainerView) -> Sleep | None:
-    """The longest sleep in the container's command and args, if any."""
+    """The longest sleep in the container's argv (``command`` followed by ``args``)."""
+    lists = {key: as_list(c.spec.get(key)) for key in ("command", "args")}
+    candidates: list[tuple[str, tuple[tuple[str, object], ...]]] = [
+        (w, ((f"{c.spec_ref}.{key}[{i}]", w),))
+        for key, items in lists.items()
+        for i, w in enumerate(items)
+        if isinstance(w, str)
+    ]
+    # `command: [sleep]` + `args: ["10m"]`: the call spans elements, even both lists.
+    argv = " ".join(w for items in lists.values() for w in items if isinstance(w, str))
+    whole = tuple((f"{c.spec_ref}.{key}", items) for key, items in lists.items() if items)
+    candidates.append((argv, whole))
     best: Sleep | None = None
-    for key in ("command", "args"):
-        items = as_list(c.spec.get(key))
-        words = [w for w in items if isinstance(w, str)]
-        candidates = [
-            (f"{c.spec_ref}.{key}[{i}]", w) for i, w in enumerate(items) if isinstance(w, str)
-        ]
-        # `command: [sleep, "3600"]` splits the call over two elements
-        candidates.append((f"{c.spec_ref}.{key}", " ".join(words)))
-        for ref, text in candidates:
-            for m in _SLEEP.finditer(text):
-                seconds = _sleep_seconds(m)
-                if best is None or seconds > best.seconds:
-                    value: object = text if not ref.endswith(f".{key}") else items
-                    best = Sleep(seconds, m.group(0), ref, value)
+    for text, where in candidates:
+        for m in _SLEEP.finditer(text):
+            seconds = _sleep_seconds(m)
+            if best is None or seconds > best.seconds:
+                best = Sleep(seconds, m.group(0), where)
     return best
 
 
@@ -203,7 +203,3 @@ def _sleep_seconds(m: re.Match[str]) -> float:
         return math.inf
     unit = arg[-1] if arg[-1] in "smhd" else ""
     return float(arg[:-1] if unit else arg) * _UNIT[unit]
-
-
-def sleep_quote(s: Sleep) -> str:
-    return quote_value(s.value)

@@ -41,6 +41,7 @@ _RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
             r"|\b(?:sh|bash|ash|dash|zsh|env)(?:: line \d+)?: (?:\d+: )?\S+: (?:command )?not found"
             r"|^\S+: (?:command )?not found$"
             r"|\bexec(?:: \"[^\"]+\":)? \S+: no such file or directory"
+            r"|\bexec: \"[^\"]+\": stat \S+: no such file or directory"
             r"|can't execute '[^']+': No such file or directory",
             re.I,
         ),

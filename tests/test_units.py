@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from podinit_diag.analysis import find_sleep
 from podinit_diag.exitcodes import describe
 from podinit_diag.kubetime import human_duration, parse_duration, parse_time
 from podinit_diag.logscan import Category, classify
-from podinit_diag.model import Termination
+from podinit_diag.model import ContainerKind, ContainerView, Termination
 from podinit_diag.redact import MASK, redact
 
 
@@ -67,6 +69,11 @@ def test_parse_duration() -> None:
         ("/bin/sh: 1: flyway: not found", Category.NOT_FOUND),
         ('exec: "pg_isready": executable file not found in $PATH: unknown', Category.NOT_FOUND),
         ("exec /usr/local/bin/app: no such file or directory", Category.NOT_FOUND),
+        (
+            'runc create failed: unable to start container process: exec: "/bin/bash": '
+            "stat /bin/bash: no such file or directory: unknown",
+            Category.NOT_FOUND,
+        ),
         ("/bin/sh: 1: /scripts/init.sh: Permission denied", Category.PERMISSION),
         ("chown: /data: Operation not permitted", Category.PERMISSION),
         (
@@ -142,3 +149,42 @@ def test_importing_the_package_does_not_import_the_kubernetes_client() -> None:
     core = "import sys, podinit_diag; print('kubernetes' in sys.modules, 'tabulate' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", core], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def _container(command: object, args: object) -> ContainerView:
+    spec = {"name": "c", "command": command, "args": args}
+    return ContainerView(
+        "c",
+        ContainerKind.INIT,
+        0,
+        0,
+        spec,
+        None,
+        None,
+        "running",
+        "",
+        "",
+        0,
+        False,
+        True,
+        None,
+        None,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "seconds"),
+    [
+        (["sleep"], ["10m"], 600),
+        (["sh", "-c", "sleep 3600"], None, 3600),
+        (["sleep", "infinity"], None, math.inf),
+        (["sh", "-c"], ["until nslookup db; do sleep 2; done"], 2),
+        (["python", "-c", "import time; time.sleep(900)"], None, 900),
+        (["sh", "-c", "echo sleep"], None, None),
+        ("sleep 3600", None, None),  # not a list: ignored, not misread
+    ],
+)
+def test_find_sleep(command: object, args: object, seconds: float | None) -> None:
+    found = find_sleep(_container(command, args))
+    assert (found.seconds if found else None) == seconds

@@ -15,7 +15,7 @@ from datetime import timedelta
 from ..analysis import Cause, InitVerdict
 from ..kubetime import human_duration
 from ..logscan import Category
-from ..model import ContainerView, Evidence, Severity, Stage
+from ..model import ContainerView, Evidence, PodSnapshot, Severity, Stage
 from ..normalize import as_dict, as_str
 from . import evidence as ev
 from .base import Draft, RuleContext, rule
@@ -148,10 +148,7 @@ def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
     snap = ctx.snap
     for v in _verdicts(ctx, Cause.NOT_FOUND):
         c = v.container
-        what = v.log_hit.text if v.log_hit else (v.runtime_message or ev.exit_phrase(v.termination))
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit))
-        if v.runtime_ref:
-            proof.append(ev.status(v.runtime_ref, v.runtime_message))
+        proof, what = _start_or_exit_proof(v, snap, prefer_log=True)
         proof += _command_evidence(c)
         yield Draft(
             c,
@@ -186,10 +183,8 @@ def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
     snap = ctx.snap
     for v in _verdicts(ctx, Cause.PERMISSION):
         c = v.container
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit))
-        if v.runtime_ref:
-            proof.append(ev.status(v.runtime_ref, v.runtime_message))
-        if v.category is not None and v.category is Category.FORBIDDEN:
+        proof, what = _start_or_exit_proof(v, snap, prefer_log=True)
+        if v.category is Category.FORBIDDEN:
             sa = as_str(as_dict(snap.pod.get("spec")).get("serviceAccountName")) or "default"
             fix = (
                 f"Grant ServiceAccount {sa} in namespace {snap.namespace} the RBAC permission "
@@ -202,7 +197,6 @@ def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
                 f"chmod +x the script in the image, or set securityContext (runAsUser, fsGroup) "
                 f"in {ev.owner_phrase(snap)} instead of chown-ing at start."
             )
-        what = v.log_hit.text if v.log_hit else (v.runtime_message or ev.exit_phrase(v.termination))
         yield Draft(
             c, f"Init container {c.name}: permission denied ({_short(what)})", tuple(proof), fix
         )
@@ -270,7 +264,7 @@ def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
             continue
         length = "forever" if math.isinf(s.seconds) else f"for {_seconds(s.seconds)}"
         ran = f"; it has been running for {human_duration(v.running_for)}" if v.running_for else ""
-        proof = [ev.spec(s.ref, s.value)]
+        proof = [ev.spec(ref, value) for ref, value in s.where]
         if c.started_at:
             proof.append(ev.status(f"{c.status_ref}.state.running.startedAt", _started(c)))
         yield Draft(
@@ -305,10 +299,7 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
     snap = ctx.snap
     for v in _verdicts(ctx, Cause.START_FAILED):
         c = v.container
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit))
-        if v.runtime_ref:
-            proof.append(ev.status(v.runtime_ref, v.runtime_message))
-        what = v.runtime_message or (v.log_hit.text if v.log_hit else ev.exit_phrase(v.termination))
+        proof, what = _start_or_exit_proof(v, snap, prefer_log=False)
         arch = v.category is Category.EXEC_FORMAT
         fix = (
             f"Image {as_str(c.spec.get('image'))} of init container {c.name} is built for "
@@ -373,6 +364,19 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
             f"namespace-qualified, does a NetworkPolicy allow it?), then init container {c.name} "
             f"can finish.",
         )
+
+
+def _start_or_exit_proof(
+    v: InitVerdict, snap: PodSnapshot, prefer_log: bool
+) -> tuple[list[Evidence], str]:
+    """Evidence of a failed run plus the runtime's start error, and the words to quote:
+    the program's own log line first for exits, the runtime's message first for starts."""
+    proof = list(ev.failure(v.container, snap, v.termination, v.log_hit))
+    if v.runtime_ref:
+        proof.append(ev.status(v.runtime_ref, v.runtime_message))
+    log = v.log_hit.text if v.log_hit else ""
+    first, second = (log, v.runtime_message) if prefer_log else (v.runtime_message, log)
+    return proof, first or second or ev.exit_phrase(v.termination)
 
 
 def _command_evidence(c: ContainerView) -> list[Evidence]:
