@@ -106,3 +106,47 @@ def scan_log(log: LogExcerpt | None) -> Hit | None:
         if category is not None:
             return Hit(category, log.lines[i], i + 1, f"{log.ref}:{i + 1}")
     return None
+
+
+_TARGETS = (
+    re.compile(r"can't resolve '([^']+)'"),
+    re.compile(r"bad address '([^']+)'"),
+    re.compile(r"\blookup ([\w.-]+)(?: on [\d.:\[\]a-f]+)?: no such host"),
+    re.compile(r"[Cc]ould not resolve host:? ([\w.-]+)"),
+    re.compile(r"could not translate host name \"([^\"]+)\""),
+    re.compile(r"connection to server at \"([^\"]+)\"(?: \([^)]*\))?, port (\d+)"),
+    re.compile(r"\bhttps?://([\w.-]+)(?::(\d+))?"),
+    re.compile(r"\bdial tcp ([\w.-]+):(\d+)"),
+    re.compile(r"\bconnect to ([\w.-]+)[: ]port (\d+)"),
+    re.compile(r"\b(?:getaddrinfo ENOTFOUND|ECONNREFUSED) ([\w.-]+)(?::(\d+))?"),
+    re.compile(r"\bserver can't find ([\w.-]+?)\.?:"),
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: str | None
+    service: str | None  # the Service the host names, when it is a cluster DNS name
+    namespace: str | None
+
+
+def network_target(line: str, pod_namespace: str) -> Target | None:
+    """The host (and port) a network failure line names, read as a Service where it can be."""
+    for pattern in _TARGETS:
+        m = pattern.search(line)
+        if m is None:
+            continue
+        host = m.group(1)
+        port = m.group(2) if pattern.groups >= 2 else None
+        if port is None and re.fullmatch(r"[\w.-]+:\d+", host):
+            host, port = host.rsplit(":", 1)
+        if re.fullmatch(r"[\d.]+|[\da-f:]+", host):
+            return Target(host, port, None, None)
+        parts = host.split(".")
+        if len(parts) == 1:
+            return Target(host, port, parts[0], pod_namespace)
+        if len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
+            return Target(host, port, parts[0], parts[1])
+        return Target(host, port, None, None)
+    return None

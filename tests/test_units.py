@@ -12,7 +12,7 @@ import pytest
 from podinit_diag.analysis import find_sleep
 from podinit_diag.exitcodes import describe
 from podinit_diag.kubetime import human_duration, parse_duration, parse_time
-from podinit_diag.logscan import Category, classify
+from podinit_diag.logscan import Category, classify, network_target
 from podinit_diag.model import ContainerKind, ContainerView, Termination
 from podinit_diag.redact import MASK, redact
 
@@ -188,3 +188,48 @@ def _container(command: object, args: object) -> ContainerView:
 def test_find_sleep(command: object, args: object, seconds: float | None) -> None:
     found = find_sleep(_container(command, args))
     assert (found.seconds if found else None) == seconds
+
+
+@pytest.mark.parametrize(
+    ("line", "host", "port", "service", "namespace"),
+    [
+        (
+            "nslookup: can't resolve 'mydb.inventory.svc.cluster.local'",
+            "mydb.inventory.svc.cluster.local",
+            None,
+            "mydb",
+            "inventory",
+        ),
+        ("wget: bad address 'config-svc:8080'", "config-svc", "8080", "config-svc", "shop"),
+        (
+            'psql: error: connection to server at "postgres" (10.96.12.7), port 5432 failed: '
+            "Connection refused",
+            "postgres",
+            "5432",
+            "postgres",
+            "shop",
+        ),
+        (
+            "dial tcp: lookup redis.cache on 10.96.0.10:53: no such host",
+            "redis.cache",
+            None,
+            "redis",
+            "cache",
+        ),
+        (
+            'Put "https://vault.example.com:8200/v1/auth": dial tcp 10.2.4.15:8200: i/o timeout',
+            "vault.example.com",
+            "8200",
+            None,
+            None,
+        ),
+        ("dial tcp 10.2.4.15:6379: connect: connection refused", "10.2.4.15", "6379", None, None),
+        ("something timed out", None, None, None, None),
+    ],
+)
+def test_network_target(
+    line: str, host: str | None, port: str | None, service: str | None, namespace: str | None
+) -> None:
+    t = network_target(line, "shop")
+    got = (t.host, t.port, t.service, t.namespace) if t else (None, None, None, None)
+    assert got == (host, port, service, namespace)

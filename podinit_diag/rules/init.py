@@ -12,9 +12,9 @@ import math
 from collections.abc import Iterator
 from datetime import timedelta
 
-from ..analysis import Cause, InitVerdict
+from ..analysis import START_FAILURE_REASONS, Cause, InitVerdict
 from ..kubetime import human_duration
-from ..logscan import Category
+from ..logscan import Category, Target, network_target
 from ..model import ContainerView, Evidence, PodSnapshot, Severity, Stage
 from ..normalize import as_dict, as_str
 from . import evidence as ev
@@ -309,9 +309,9 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
             else f"Fix what the runtime reports for init container {c.name} in "
             f"{ev.owner_phrase(snap)}: {_short(what)}"
         )
-        reason = (
-            c.reason if c.state == "waiting" else (v.termination.reason if v.termination else "")
-        )
+        reason = c.reason if c.state == "waiting" else ""
+        reason = reason or (v.termination.reason if v.termination else "")
+        reason = reason if reason in START_FAILURE_REASONS else ""
         yield Draft(
             c,
             f"Init container {c.name} could not be started"
@@ -352,18 +352,36 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
             proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
             proof += [ev.log(hit)] if hit else []
         else:
-            state = f"fails ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
+            state = f"fails with {ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)}"
             proof = list(ev.failure(c, snap, v.termination, hit))
         proof += _command_evidence(c)
         yield Draft(
             c,
             f"Init container {c.name} {state}: {label} ({_short(what)})",
             tuple(proof),
-            f"Make the host or Service in `{_short(what, 80)}` reachable from namespace "
-            f"{snap.namespace} (does it exist, does it have ready endpoints, is the name "
-            f"namespace-qualified, does a NetworkPolicy allow it?), then init container {c.name} "
-            f"can finish.",
+            _network_fix(network_target(what, snap.namespace), snap, c),
         )
+
+
+def _network_fix(target: Target | None, snap: PodSnapshot, c: ContainerView) -> str:
+    then = f"; then init container {c.name} can finish."
+    if target is None:
+        return (
+            f"Make the host in its log reachable from namespace {snap.namespace} (does the name "
+            f"resolve, is the port open, does a NetworkPolicy or egress proxy block it?)" + then
+        )
+    where = f"{target.host}:{target.port}" if target.port else target.host
+    if target.service is None:
+        return (
+            f"Make {where} reachable from namespace {snap.namespace} (does the name resolve, is "
+            f"the port open, does a NetworkPolicy or egress proxy block it?)" + then
+        )
+    return (
+        f"Make {where} reachable: check that Service {target.service} exists in namespace "
+        f"{target.namespace} and has ready endpoints (`kubectl get svc,endpoints "
+        f"{target.service} -n {target.namespace}`), that the name is namespace-qualified when "
+        f"the Service lives in another namespace, and that no NetworkPolicy blocks it" + then
+    )
 
 
 def _start_or_exit_proof(
