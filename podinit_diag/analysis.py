@@ -18,7 +18,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from .logscan import Category, Hit, classify, scan_log
+from .logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
 from .model import (
     ContainerKind,
     ContainerView,
@@ -101,14 +101,23 @@ def crash_log(snap: PodSnapshot, c: ContainerView) -> LogExcerpt | None:
     return first if first is not None else second
 
 
-def last_line(log: LogExcerpt | None) -> Hit | None:
-    """The last non-empty line of a log, as evidence when no known failure is recognised."""
+_ERRORISH = re.compile(r"error|fatal|exception|failed|failure|panic|denied|invalid", re.I)
+
+
+def telling_line(log: LogExcerpt | None) -> Hit | None:
+    """The line to quote when no known failure is recognised: the last error-looking line
+    near the end (tools print hints after the error), else the last non-empty line."""
     if log is None:
         return None
-    for i in range(len(log.lines) - 1, -1, -1):
-        if log.lines[i].strip():
-            return Hit(None, log.lines[i], i + 1, f"{log.ref}:{i + 1}")
-    return None
+    lines = log.lines
+    start = max(0, len(lines) - SCAN_LAST_LINES)
+    nonempty = [i for i in range(len(lines) - 1, start - 1, -1) if lines[i].strip()]
+    chosen = next((i for i in nonempty if _ERRORISH.search(lines[i])), None)
+    if chosen is None and nonempty:
+        chosen = nonempty[0]
+    return (
+        None if chosen is None else Hit(None, lines[chosen], chosen + 1, f"{log.ref}:{chosen + 1}")
+    )
 
 
 def _classify(c: ContainerView, snap: PodSnapshot, config: Config) -> InitVerdict | None:
@@ -127,7 +136,7 @@ def _classify(c: ContainerView, snap: PodSnapshot, config: Config) -> InitVerdic
     if hit is not None and hit.category is not None and hit.category.is_network:
         return InitVerdict(c, Cause.NETWORK, None, "", None, hit.category, hit, running_for, None)
     return InitVerdict(
-        c, Cause.STUCK, None, "", None, None, hit or last_line(log), running_for, None
+        c, Cause.STUCK, None, "", None, None, hit or telling_line(log), running_for, None
     )
 
 
@@ -163,7 +172,7 @@ def _classify_failure(c: ContainerView, snap: PodSnapshot) -> InitVerdict:
         cause = Cause.FAILED
     else:
         cause = Cause.CRASH
-    return InitVerdict(c, cause, last, message, ref, category, hit or last_line(log), None, None)
+    return InitVerdict(c, cause, last, message, ref, category, hit or telling_line(log), None, None)
 
 
 _SLEEP = re.compile(
