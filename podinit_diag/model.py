@@ -262,4 +262,6 @@ def quote_value(value: object) -> str:
     """How a status/spec value is quoted in evidence: strings as is, the rest as JSON."""
     if isinstance(value, str):
         return value
+    if type(value) is int:
+        return str(value)  # what json.dumps gives, without its machinery
     return json.dumps(value, sort_keys=True, ensure_ascii=False)

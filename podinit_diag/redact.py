@@ -27,7 +27,16 @@ _PATTERNS = (
 )
 
 
+# Every pattern above needs one of these; substring checks spare the clean majority of
+# quoted values (exit codes, reasons, timestamps) the seven regular expressions.
+_TRIGGERS = ("pass", "pwd", "secret", "token", "key", "auth", "bearer", "basic", "://")
+_TRIGGERS_CASED = ("AKIA", "eyJ", "-----BEGIN")
+
+
 def redact(text: str) -> str:
+    low = text.lower()
+    if not any(t in low for t in _TRIGGERS) and not any(t in text for t in _TRIGGERS_CASED):
+        return text
     for pattern in _PATTERNS:
         if pattern.groups == 3:
             text = pattern.sub(lambda m: m.group(1) + MASK + m.group(3), text)
