@@ -1,12 +1,12 @@
-"""Classify each regular init container's trouble into exactly one cause.
+"""Decide, once per container, the single most specific trouble and the rule that owns it.
 
 Several rules describe the same container from different angles (an OOM kill is
-also a crash loop); reporting all of them would bury the root cause. This module
-decides, once per container, which single cause is the most specific, in the
-order documented on the rules: start failure, OOM kill, command not found,
-permission denied, network failure, then a generic crash (or failure for
-``restartPolicy: Never``); for a running container, a long sleep, a network
-failure in its log, or plain slowness.
+also a crash loop, a missing Service is also a network failure); reporting all
+of them would bury the root cause. This module is the precedence table, in the
+kubelet's own order: image pull, configuration, process start, then what the
+running process did (OOM kill, missing command, permission, dependency,
+network, generic crash), then probes and readiness. Each rule module then only
+words the verdicts that carry its code.
 """
 
 from __future__ import annotations
@@ -15,18 +15,12 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from .dependency import Dependency, find_unavailable_dependency
 from .logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
-from .model import (
-    ContainerKind,
-    ContainerView,
-    LogExcerpt,
-    PodSnapshot,
-    Termination,
-)
-from .normalize import as_list
+from .model import ContainerKind, ContainerView, EventView, LogExcerpt, PodSnapshot, Termination
+from .normalize import as_dict, as_list, as_str
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -35,19 +29,14 @@ if TYPE_CHECKING:
 START_FAILURE_REASONS = frozenset(
     {"CreateContainerError", "RunContainerError", "StartError", "ContainerCannotRun"}
 )
+IMAGE_REASONS = frozenset(
+    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
+)
 FAILED_TERMINATION_REASONS = frozenset({"Error", "OOMKilled", "StartError", "ContainerCannotRun"})
-
-
-class Cause(StrEnum):
-    START_FAILED = "start-failed"
-    OOM = "oomkilled"
-    NOT_FOUND = "command-not-found"
-    PERMISSION = "permission-denied"
-    NETWORK = "network-failure"
-    CRASH = "crashloop"
-    FAILED = "failed"
-    SLEEPS = "sleeps"
-    STUCK = "stuck"
+# Pod-level ends whose container kills are symptoms, reported by the PI0xx rules.
+LIFECYCLE_REASONS = frozenset({"Evicted", "Preempted", "DeadlineExceeded", "NodeLost", "Shutdown"})
+RECENT_FAILURE = timedelta(minutes=10)  # longer than the kubelet's 5-minute back-off cap
+PROBE_FAILURES_THRESHOLD = 3
 
 
 @dataclass(frozen=True)
@@ -58,23 +47,125 @@ class Sleep:
 
 
 @dataclass(frozen=True)
-class InitVerdict:
+class Verdict:
+    """One container's trouble, owned by the rule whose code it carries."""
+
     container: ContainerView
-    cause: Cause
-    termination: Termination | None  # the run that failed
-    runtime_message: str  # the runtime's own words, for start failures
-    runtime_ref: str | None
-    category: Category | None  # what the message or log says, when recognised
-    log_hit: Hit | None
-    running_for: timedelta | None
-    sleep: Sleep | None
+    code: str
+    termination: Termination | None = None  # the run that failed
+    message: str = ""  # the kubelet's or runtime's words (redacted), when they explain it
+    message_ref: str | None = None  # JSONPath of ``message`` in the pod status
+    event: EventView | None = None  # the event that carries the explanation
+    category: Category | None = None  # what the message or the log says, when recognised
+    log_hit: Hit | None = None
+    running_for: timedelta | None = None
+    sleep: Sleep | None = None
+    probes: tuple[EventView, ...] = ()
+    dependency: Dependency | None = None
 
 
-def classify_init_containers(snap: PodSnapshot, config: Config) -> tuple[InitVerdict, ...]:
+def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...]:
     if snap.phase == "Succeeded":
         return ()
-    verdicts = (_classify(c, snap, config) for c in snap.containers if c.kind is ContainerKind.INIT)
-    return tuple(v for v in verdicts if v is not None)
+    killed = as_str(as_dict(snap.pod.get("status")).get("reason")) in LIFECYCLE_REASONS
+    job_over = snap.phase == "Failed" or (
+        bool(snap.app_containers) and all(c.state == "terminated" for c in snap.app_containers)
+    )
+    out = []
+    for c in snap.containers:
+        v = _image(c, snap) or _config(c)
+        if v is None and not killed:
+            if c.kind is ContainerKind.INIT:
+                v = _init(c, snap, config)
+            elif c.kind is ContainerKind.SIDECAR:
+                v = _sidecar(c, snap, config, job_over)
+            else:
+                v = _app(c, snap, config)
+        if v is not None:
+            out.append(v)
+    return tuple(out)
+
+
+# --- image and configuration: the kubelet never got to run the process -------------------
+
+
+def _image(c: ContainerView, snap: PodSnapshot) -> Verdict | None:
+    if c.state != "waiting" or c.reason not in IMAGE_REASONS:
+        return None
+    ref = f"{c.status_ref}.state.waiting.message"
+    if c.reason == "InvalidImageName":
+        return Verdict(c, "PI205", message=redact(c.message), message_ref=ref)
+    if c.reason == "ErrImageNeverPull":
+        return Verdict(c, "PI206", message=redact(c.message), message_ref=ref)
+    # ImagePullBackOff only says "Back-off pulling image"; the reason is in the last failure.
+    event = next(
+        (
+            e
+            for e in reversed(snap.events_for(c.name))
+            if e.reason == "Failed" and e.message.startswith("Failed to pull image")
+        ),
+        None,
+    )
+    text = c.message if c.reason == "ErrImagePull" and c.message else ""
+    if not text and event is not None:
+        text = event.message
+    code = image_pull_code(text)
+    if text and text == c.message:
+        return Verdict(c, code, message=redact(text), message_ref=ref, event=event)
+    return Verdict(c, code, message=text, event=event)
+
+
+_PULL_CODES = (
+    ("PI203", re.compile(r"toomanyrequests|429 Too Many Requests", re.I)),
+    (
+        "PI202",
+        re.compile(
+            r"pull access denied|unauthorized|\b401\b|403 Forbidden|authorization failed"
+            r"|no basic auth credentials|\bdenied:|authentication required",
+            re.I,
+        ),
+    ),
+    (
+        "PI204",
+        re.compile(
+            r"no such host|i/o timeout|connection refused|TLS handshake timeout|x509:"
+            r"|network is unreachable|connection reset by peer|dial tcp|context deadline exceeded",
+            re.I,
+        ),
+    ),
+    ("PI201", re.compile(r"not found|manifest unknown|name unknown|NotFound", re.I)),
+)
+
+
+def image_pull_code(text: str) -> str:
+    """PI201-PI204 by the registry's wording; PI207 when it says nothing we recognise."""
+    return next((code for code, pattern in _PULL_CODES if pattern.search(text)), "PI207")
+
+
+_CONFIG_CODES = (
+    ("PI303", re.compile(r"couldn't find key (\S+) in (ConfigMap|Secret) ([\w.-]+)/([\w.-]+)")),
+    ("PI301", re.compile(r"configmaps? \"([^\"]+)\" not found")),
+    ("PI302", re.compile(r"secrets? \"([^\"]+)\" not found")),
+)
+
+
+def config_code(text: str) -> tuple[str, re.Match[str] | None]:
+    for code, pattern in _CONFIG_CODES:
+        m = pattern.search(text)
+        if m:
+            return code, m
+    return "PI304", None
+
+
+def _config(c: ContainerView) -> Verdict | None:
+    if c.state != "waiting" or c.reason != "CreateContainerConfigError":
+        return None
+    code, _ = config_code(c.message)
+    ref = f"{c.status_ref}.state.waiting.message"
+    return Verdict(c, code, message=redact(c.message), message_ref=ref)
+
+
+# --- runs that failed --------------------------------------------------------------------
 
 
 def has_failed(c: ContainerView) -> bool:
@@ -88,9 +179,23 @@ def has_failed(c: ContainerView) -> bool:
 
 
 def _is_failure(t: Termination) -> bool:
+    if t.reason == "ContainerStatusUnknown":
+        return False  # the kubelet lost track of it (eviction, node trouble): not the program
     if t.exit_code is None:
         return t.reason in FAILED_TERMINATION_REASONS
     return t.exit_code != 0
+
+
+def _recently_failed(c: ContainerView, snap: PodSnapshot) -> bool:
+    """Has this app or sidecar container failed lately? A restart days ago is history."""
+    if c.state == "waiting" and c.reason in (START_FAILURE_REASONS | {"CrashLoopBackOff"}):
+        return True
+    if c.terminated is not None:
+        return _is_failure(c.terminated)
+    last = c.last_terminated
+    if c.restart_count < 1 or last is None or not _is_failure(last):
+        return False
+    return last.finished_at is None or snap.now - last.finished_at <= RECENT_FAILURE
 
 
 def crash_log(snap: PodSnapshot, c: ContainerView) -> LogExcerpt | None:
@@ -115,32 +220,44 @@ def telling_line(log: LogExcerpt | None) -> Hit | None:
     chosen = next((i for i in nonempty if _ERRORISH.search(lines[i])), None)
     if chosen is None and nonempty:
         chosen = nonempty[0]
-    return (
-        None if chosen is None else Hit(None, lines[chosen], chosen + 1, f"{log.ref}:{chosen + 1}")
-    )
-
-
-def _classify(c: ContainerView, snap: PodSnapshot, config: Config) -> InitVerdict | None:
-    if has_failed(c):
-        return _classify_failure(c, snap)
-    if c.state != "running":
+    if chosen is None:
         return None
-    running_for = snap.now - c.started_at if c.started_at else None
-    sleep = find_sleep(c)
-    if sleep is not None and sleep.seconds >= config.stuck_after.total_seconds():
-        return InitVerdict(c, Cause.SLEEPS, None, "", None, None, None, running_for, sleep)
-    if running_for is None or running_for < config.stuck_after:
-        return None
-    log = snap.log(c.name, False)
-    hit = scan_log(log)
-    if hit is not None and hit.category is not None and hit.category.is_network:
-        return InitVerdict(c, Cause.NETWORK, None, "", None, hit.category, hit, running_for, None)
-    return InitVerdict(
-        c, Cause.STUCK, None, "", None, None, hit or telling_line(log), running_for, None
-    )
+    return Hit(None, lines[chosen], chosen + 1, f"{log.ref}:{chosen + 1}")
 
 
-def _classify_failure(c: ContainerView, snap: PodSnapshot) -> InitVerdict:
+@dataclass(frozen=True)
+class _Failure:
+    """What is known about a failed run before deciding whose rule it is."""
+
+    termination: Termination | None
+    message: str
+    message_ref: str | None
+    category: Category | None
+    hit: Hit | None
+    start_failure: bool
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.termination.exit_code if self.termination else None
+
+    @property
+    def oom(self) -> bool:
+        return self.termination is not None and self.termination.reason == "OOMKilled"
+
+    @property
+    def not_found(self) -> bool:
+        return self.category is Category.NOT_FOUND or (
+            not self.start_failure and self.exit_code == 127
+        )
+
+    @property
+    def permission(self) -> bool:
+        return self.category in (Category.PERMISSION, Category.FORBIDDEN) or (
+            not self.start_failure and self.exit_code == 126
+        )
+
+
+def _failure(c: ContainerView, snap: PodSnapshot) -> _Failure:
     last = c.last_termination
     message, ref = "", None
     if c.state == "waiting" and c.reason in START_FAILURE_REASONS:
@@ -152,28 +269,144 @@ def _classify_failure(c: ContainerView, snap: PodSnapshot) -> InitVerdict:
     category = classify(message) if message else None
     if category is None and hit is not None:
         category = hit.category
-    exit_code = last.exit_code if last else None
-    if ref is not None or category is Category.EXEC_FORMAT:
-        if category is Category.NOT_FOUND:
-            cause = Cause.NOT_FOUND
-        elif category in (Category.PERMISSION, Category.FORBIDDEN):
-            cause = Cause.PERMISSION
-        else:
-            cause = Cause.START_FAILED
-    elif last is not None and last.reason == "OOMKilled":
-        cause = Cause.OOM
-    elif exit_code == 127 or category is Category.NOT_FOUND:
-        cause = Cause.NOT_FOUND
-    elif exit_code == 126 or category in (Category.PERMISSION, Category.FORBIDDEN):
-        cause = Cause.PERMISSION
-    elif category is not None and category.is_network:
-        cause = Cause.NETWORK
-    elif snap.restart_policy == "Never":
-        cause = Cause.FAILED
-    else:
-        cause = Cause.CRASH
-    return InitVerdict(c, cause, last, message, ref, category, hit or telling_line(log), None, None)
+    start = ref is not None or category is Category.EXEC_FORMAT
+    return _Failure(last, message, ref, category, hit or telling_line(log), start)
 
+
+def _verdict(c: ContainerView, code: str, f: _Failure, **extra: object) -> Verdict:
+    return Verdict(
+        c,
+        code,
+        termination=f.termination,
+        message=f.message,
+        message_ref=f.message_ref,
+        category=f.category,
+        log_hit=f.hit,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+# --- regular init containers -------------------------------------------------------------
+
+
+def _init(c: ContainerView, snap: PodSnapshot, config: Config) -> Verdict | None:
+    if has_failed(c):
+        f = _failure(c, snap)
+        if f.start_failure:
+            code = "PI104" if f.not_found else "PI105" if f.permission else "PI109"
+            return _verdict(c, code, f)
+        if f.oom:
+            return _verdict(c, "PI103", f)
+        if f.not_found:
+            return _verdict(c, "PI104", f)
+        if f.permission:
+            return _verdict(c, "PI105", f)
+        dep = find_unavailable_dependency(c, snap)
+        if dep is not None:
+            return _verdict(c, "PI107", f, dependency=dep)
+        if f.category is not None and f.category.is_network:
+            return _verdict(c, "PI110", f)
+        return _verdict(c, "PI102" if snap.restart_policy == "Never" else "PI101", f)
+    if c.state != "running":
+        return None
+    running_for = snap.now - c.started_at if c.started_at else None
+    sleep = find_sleep(c)
+    if sleep is not None and sleep.seconds >= config.stuck_after.total_seconds():
+        return Verdict(c, "PI108", running_for=running_for, sleep=sleep)
+    if running_for is None or running_for < config.stuck_after:
+        return None
+    log = snap.log(c.name, False)
+    hit = scan_log(log)
+    dep = find_unavailable_dependency(c, snap)
+    if dep is not None:
+        return Verdict(c, "PI107", log_hit=hit, running_for=running_for, dependency=dep)
+    if hit is not None and hit.category is not None and hit.category.is_network:
+        return Verdict(c, "PI110", category=hit.category, log_hit=hit, running_for=running_for)
+    return Verdict(c, "PI106", log_hit=hit or telling_line(log), running_for=running_for)
+
+
+# --- native sidecars ---------------------------------------------------------------------
+
+
+def _sidecar(c: ContainerView, snap: PodSnapshot, config: Config, job_over: bool) -> Verdict | None:
+    if job_over and c.state == "terminated":
+        return None  # stopped with the pod at the end of a Job: expected, whatever the code
+    if _recently_failed(c, snap):
+        return _verdict(c, "PI401", _failure(c, snap))
+    if c.state != "running":
+        return None
+    running_for = snap.now - c.started_at if c.started_at else None
+    if not c.started:
+        startup = probe_events(snap, c, "Startup")
+        if startup:
+            return Verdict(c, "PI402", probes=startup, running_for=running_for)
+        return None
+    if not c.ready:
+        readiness = probe_events(snap, c, "Readiness")
+        if readiness or (running_for is not None and running_for >= config.stuck_after):
+            return Verdict(c, "PI403", probes=readiness, running_for=running_for)
+    return None
+
+
+# --- app containers ----------------------------------------------------------------------
+
+
+def _app(c: ContainerView, snap: PodSnapshot, config: Config) -> Verdict | None:
+    liveness = probe_events(snap, c, "Liveness")
+    killed = liveness_kills(snap, c)
+    if _recently_failed(c, snap):
+        f = _failure(c, snap)
+        if f.start_failure:
+            return _verdict(c, "PI505" if f.not_found else "PI506", f)
+        if killed or _count(liveness) >= PROBE_FAILURES_THRESHOLD:
+            return _verdict(c, "PI503", f, probes=liveness + killed)
+        if f.oom:
+            return _verdict(c, "PI502", f)
+        if f.not_found:
+            return _verdict(c, "PI505", f)
+        if snap.restart_policy == "Never":
+            return _verdict(c, "PI504", f)
+        return _verdict(c, "PI501", f)
+    if c.state != "running":
+        return None
+    running_for = snap.now - c.started_at if c.started_at else None
+    for kind in ("Liveness", "Readiness", "Startup"):
+        events = probe_events(snap, c, kind)
+        if _count(events) >= PROBE_FAILURES_THRESHOLD:
+            return Verdict(c, "PI503", probes=events, running_for=running_for)
+    if (
+        not c.ready
+        and snap.condition_true("Initialized")
+        and running_for is not None
+        and running_for >= config.stuck_after
+    ):
+        return Verdict(c, "PI507", running_for=running_for)
+    return None
+
+
+def probe_events(snap: PodSnapshot, c: ContainerView, kind: str) -> tuple[EventView, ...]:
+    """The container's ``Unhealthy`` events for one probe kind (Liveness, Readiness, Startup)."""
+    prefixes = (f"{kind} probe failed", f"{kind} probe errored")
+    return tuple(
+        e
+        for e in snap.events_for(c.name)
+        if e.reason == "Unhealthy" and e.message.startswith(prefixes)
+    )
+
+
+def liveness_kills(snap: PodSnapshot, c: ContainerView) -> tuple[EventView, ...]:
+    return tuple(
+        e
+        for e in snap.events_for(c.name)
+        if e.reason == "Killing" and "failed liveness probe" in e.message
+    )
+
+
+def _count(events: tuple[EventView, ...]) -> int:
+    return sum(e.count for e in events)
+
+
+# --- sleeps ------------------------------------------------------------------------------
 
 _SLEEP = re.compile(
     r"\bsleep\s+(?P<arg>infinity|inf|\d+(?:\.\d+)?[smhd]?)(?![\w.])"

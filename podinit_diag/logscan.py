@@ -141,12 +141,20 @@ def network_target(line: str, pod_namespace: str) -> Target | None:
         port = m.group(2) if pattern.groups >= 2 else None
         if port is None and re.fullmatch(r"[\w.-]+:\d+", host):
             host, port = host.rsplit(":", 1)
-        if re.fullmatch(r"[\d.]+|[\da-f:]+", host):
-            return Target(host, port, None, None)
-        parts = host.split(".")
-        if len(parts) == 1:
-            return Target(host, port, parts[0], pod_namespace)
-        if len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
-            return Target(host, port, parts[0], parts[1])
-        return Target(host, port, None, None)
+        svc = service_of(host, pod_namespace)
+        return Target(host, port, svc[0] if svc else None, svc[1] if svc else None)
+    return None
+
+
+def service_of(host: str, pod_namespace: str) -> tuple[str, str] | None:
+    """(Service, namespace) a host name means to cluster DNS from a pod of ``pod_namespace``:
+    ``db``, ``db.ns``, ``db.ns.svc``, ``db.ns.svc.<cluster domain>``; None for IPs and
+    names outside the cluster."""
+    if re.fullmatch(r"[\d.]+|[\da-fA-F:]+", host):
+        return None
+    parts = host.rstrip(".").split(".")
+    if len(parts) == 1:
+        return parts[0], pod_namespace
+    if len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
+        return parts[0], parts[1]
     return None

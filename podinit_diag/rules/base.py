@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..model import ContainerView, Evidence, Severity, Stage
 
 if TYPE_CHECKING:
-    from ..analysis import InitVerdict
+    from ..analysis import Verdict
     from ..model import PodSnapshot
 
 DOC_SECTIONS = ("What it detects", "Why it happens", "How to fix")
@@ -46,11 +46,15 @@ class RuleContext:
     config: Config = field(default_factory=Config)
 
     @cached_property
-    def init_verdicts(self) -> tuple[InitVerdict, ...]:
-        # Computed once per pod: several rules read the same classification.
-        from ..analysis import classify_init_containers
+    def verdicts(self) -> tuple[Verdict, ...]:
+        # Computed once per pod: each container-trouble rule reads the verdicts carrying
+        # its code (see analysis.py for the precedence between them).
+        from ..analysis import classify_containers
 
-        return classify_init_containers(self.snap, self.config)
+        return classify_containers(self.snap, self.config)
+
+    def verdicts_for(self, code: str) -> Iterator[Verdict]:
+        return (v for v in self.verdicts if v.code == code)
 
 
 @dataclass(frozen=True)

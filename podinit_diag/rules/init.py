@@ -12,17 +12,13 @@ import math
 from collections.abc import Iterator
 from datetime import timedelta
 
-from ..analysis import START_FAILURE_REASONS, Cause, InitVerdict
+from ..analysis import START_FAILURE_REASONS, Verdict
 from ..kubetime import human_duration
 from ..logscan import Category, Target, network_target
 from ..model import ContainerView, Evidence, PodSnapshot, Severity, Stage
 from ..normalize import as_dict, as_str
 from . import evidence as ev
 from .base import Draft, RuleContext, rule
-
-
-def _verdicts(ctx: RuleContext, cause: Cause) -> Iterator[InitVerdict]:
-    return (v for v in ctx.init_verdicts if v.cause is cause)
 
 
 @rule("PI101", "init-crashloop", Severity.ERROR, Stage.CONTAINERS)
@@ -46,7 +42,7 @@ def init_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         out again. Exit codes: 1 generic error, 2 bad arguments, 139 segfault, 137 killed.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.CRASH):
+    for v in ctx.verdicts_for("PI101"):
         c = v.container
         looping = "is crash-looping" if c.restart_count else "failed"
         yield Draft(
@@ -79,7 +75,7 @@ def init_failed(ctx: RuleContext) -> Iterator[Draft]:
         ``restartPolicy: OnFailure`` if retrying inside the same pod is acceptable.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.FAILED):
+    for v in ctx.verdicts_for("PI102"):
         c = v.container
         yield Draft(
             c,
@@ -111,7 +107,7 @@ def init_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
         count toward scheduling only while it runs, so a larger limit there is cheap.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.OOM):
+    for v in ctx.verdicts_for("PI103"):
         c = v.container
         limit = as_str(as_dict(as_dict(c.spec.get("resources")).get("limits")).get("memory"))
         proof = list(ev.failure(c, snap, v.termination, v.log_hit))
@@ -146,7 +142,7 @@ def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
         has it (for example one with a shell when the command uses ``sh -c``).
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.NOT_FOUND):
+    for v in ctx.verdicts_for("PI104"):
         c = v.container
         proof, what = _start_or_exit_proof(v, snap, prefer_log=True)
         proof += _command_evidence(c)
@@ -181,7 +177,7 @@ def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
         ``Forbidden`` message to the pod's ServiceAccount.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.PERMISSION):
+    for v in ctx.verdicts_for("PI105"):
         c = v.container
         proof, what = _start_or_exit_proof(v, snap, prefer_log=True)
         if v.category is Category.FORBIDDEN:
@@ -222,7 +218,7 @@ def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
         design.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.STUCK):
+    for v in ctx.verdicts_for("PI106"):
         c = v.container
         ran = human_duration(v.running_for) if v.running_for else "?"
         proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
@@ -258,7 +254,7 @@ def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
         ``restartPolicy: Always`` (Kubernetes 1.29+).
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.SLEEPS):
+    for v in ctx.verdicts_for("PI108"):
         c, s = v.container, v.sleep
         if s is None:
             continue
@@ -297,7 +293,7 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
         (``docker buildx --platform``); otherwise fix the spec field the message names.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.START_FAILED):
+    for v in ctx.verdicts_for("PI109"):
         c = v.container
         proof, what = _start_or_exit_proof(v, snap, prefer_log=False)
         arch = v.category is Category.EXEC_FORMAT
@@ -343,9 +339,9 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
         that NetworkPolicies allow the traffic; bound the retry loop so that it fails visibly.
     """
     snap = ctx.snap
-    for v in _verdicts(ctx, Cause.NETWORK):
+    for v in ctx.verdicts_for("PI110"):
         c, hit = v.container, v.log_hit
-        what = hit.text if hit else v.runtime_message
+        what = hit.text if hit else v.message
         label = v.category.value if v.category else "network failure"
         if v.running_for is not None:
             state = f"has been waiting {human_duration(v.running_for)}"
@@ -385,15 +381,15 @@ def _network_fix(target: Target | None, snap: PodSnapshot, c: ContainerView) -> 
 
 
 def _start_or_exit_proof(
-    v: InitVerdict, snap: PodSnapshot, prefer_log: bool
+    v: Verdict, snap: PodSnapshot, prefer_log: bool
 ) -> tuple[list[Evidence], str]:
     """Evidence of a failed run plus the runtime's start error, and the words to quote:
     the program's own log line first for exits, the runtime's message first for starts."""
     proof = list(ev.failure(v.container, snap, v.termination, v.log_hit))
-    if v.runtime_ref:
-        proof.append(ev.status(v.runtime_ref, v.runtime_message))
+    if v.message_ref:
+        proof.append(ev.status(v.message_ref, v.message))
     log = v.log_hit.text if v.log_hit else ""
-    first, second = (log, v.runtime_message) if prefer_log else (v.runtime_message, log)
+    first, second = (log, v.message) if prefer_log else (v.message, log)
     return proof, first or second or ev.exit_phrase(v.termination)
 
 

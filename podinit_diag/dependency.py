@@ -1,0 +1,147 @@
+"""What an init container waits for, and whether the captured cluster objects prove it absent.
+
+Wait loops name their dependency in the command (``until nslookup db``, ``nc -z db 5432``,
+``pg_isready -h $(DB_HOST)``, ``wait-for-it api:8080``, ``curl http://cfg/``). The host is
+read as a Service the way cluster DNS would resolve it from the pod's namespace, then
+checked against the Services, Endpoints and EndpointSlices in ``related.json``. Absence
+is only claimed when the capture holds evidence for it: no Services of that namespace
+captured at all means "unknown", not "missing".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .logscan import service_of
+from .model import ContainerView, Evidence, Json, PodSnapshot
+from .normalize import as_dict, as_list, as_str
+
+_HOST = r"([A-Za-z0-9][\w.-]*)"
+_WAITS = (
+    re.compile(rf"\bnslookup\s+{_HOST}"),
+    re.compile(rf"\bgetent\s+hosts\s+{_HOST}"),
+    re.compile(rf"\bnc\b(?:\s+-[a-zA-Z]+(?:\s+\d+)?)*\s+{_HOST}\s+(\d+)"),
+    re.compile(
+        rf"\bpg_isready\b[^;&|]*?(?:-h\s*|--host=){_HOST}(?:[^;&|]*?(?:-p\s*|--port=)(\d+))?"
+    ),
+    re.compile(
+        rf"\bmysqladmin\b[^;&|]*?(?:-h\s*|--host=){_HOST}(?:[^;&|]*?(?:-P\s*|--port=)(\d+))?"
+    ),
+    re.compile(rf"\bredis-cli\b[^;&|]*?-h\s+{_HOST}(?:[^;&|]*?-p\s+(\d+))?"),
+    re.compile(rf"\b(?:wget|curl)\b[^;&|]*?\bhttps?://{_HOST}(?::(\d+))?"),
+    re.compile(rf"\bwait-for(?:-it)?(?:\.sh)?\s+(?:-\S+\s+)*{_HOST}:(\d+)"),
+    re.compile(rf"\bdockerize\b[^;&|]*?-wait\s+(?:tcp|https?)://{_HOST}:(\d+)"),
+)
+_VAR = re.compile(r"\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)")
+
+
+@dataclass(frozen=True)
+class Dependency:
+    host: str
+    port: str | None
+    service: str
+    namespace: str
+    problem: str  # "missing" or "no ready endpoints"
+    elsewhere: tuple[str, ...]  # other namespaces that do have a Service of that name
+    evidence: tuple[Evidence, ...]
+
+
+def wait_targets(c: ContainerView) -> list[tuple[str, str | None]]:
+    """(host, port) pairs the container's command waits on, env references expanded."""
+    env = {
+        as_str(e.get("name")): as_str(e.get("value"))
+        for e in map(as_dict, as_list(c.spec.get("env")))
+        if isinstance(e.get("value"), str)
+    }
+    words = [
+        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
+    ]
+    argv = _VAR.sub(
+        lambda m: env.get(next(g for g in m.groups() if g), m.group(0)), " ".join(words)
+    )
+    found: list[tuple[str, str | None]] = []
+    for pattern in _WAITS:
+        for m in pattern.finditer(argv):
+            target = (m.group(1), m.group(2) if pattern.groups >= 2 else None)
+            if target not in found:
+                found.append(target)
+    return found
+
+
+def find_unavailable_dependency(c: ContainerView, snap: PodSnapshot) -> Dependency | None:
+    if not snap.related:
+        return None
+    for host, port in wait_targets(c):
+        svc = service_of(host, snap.namespace)
+        if svc is None:
+            continue
+        dep = _check(host, port, svc[0], svc[1], snap.related)
+        if dep is not None:
+            return dep
+    return None
+
+
+def _named(o: Json) -> tuple[str, str, str]:
+    meta = as_dict(o.get("metadata"))
+    return as_str(o.get("kind")), as_str(meta.get("namespace")), as_str(meta.get("name"))
+
+
+def _check(
+    host: str, port: str | None, name: str, ns: str, related: tuple[Json, ...]
+) -> Dependency | None:
+    services = [o for o in related if _named(o)[0] == "Service"]
+    in_ns = [o for o in services if _named(o)[1] == ns]
+    if not in_ns:
+        return None  # nothing captured for that namespace: absence is not proven
+    target = next((o for o in in_ns if _named(o)[2] == name), None)
+    if target is None:
+        elsewhere = tuple(sorted({_named(o)[1] for o in services if _named(o)[2] == name}))
+        where = (
+            f"; a Service {name} exists in namespace {', '.join(elsewhere)}" if elsewhere else ""
+        )
+        proof = Evidence(
+            "cluster",
+            f"Service {ns}/{name}",
+            f"not found among the {len(in_ns)} Services captured in namespace {ns}{where}",
+        )
+        return Dependency(host, port, name, ns, "missing", elsewhere, (proof,))
+    if as_str(as_dict(target.get("spec")).get("type")) == "ExternalName":
+        return None
+    ready, total, source = _endpoints(name, ns, related)
+    if source is None or ready:
+        return None
+    proof = Evidence(
+        "cluster",
+        f"{source} {ns}/{name}",
+        f"0 ready endpoints ({total} not ready)" if total else "no endpoints at all",
+    )
+    return Dependency(host, port, name, ns, "no ready endpoints", (), (proof,))
+
+
+def _endpoints(name: str, ns: str, related: tuple[Json, ...]) -> tuple[int, int, str | None]:
+    """(ready, not ready, source kind): EndpointSlices first, as kube-proxy reads them."""
+    slices = [
+        o
+        for o in related
+        if _named(o)[:2] == ("EndpointSlice", ns)
+        and as_dict(as_dict(o.get("metadata")).get("labels")).get("kubernetes.io/service-name")
+        == name
+    ]
+    if slices:
+        ready = total = 0
+        for s in slices:
+            for ep in map(as_dict, as_list(s.get("endpoints"))):
+                total += 1
+                # The API: a nil ready condition is to be read as ready.
+                if as_dict(ep.get("conditions")).get("ready") is not False:
+                    ready += 1
+        return ready, total - ready, "EndpointSlice"
+    eps = next((o for o in related if _named(o) == ("Endpoints", ns, name)), None)
+    if eps is None:
+        return 0, 0, None
+    ready = not_ready = 0
+    for subset in map(as_dict, as_list(eps.get("subsets"))):
+        ready += len(as_list(subset.get("addresses")))
+        not_ready += len(as_list(subset.get("notReadyAddresses")))
+    return ready, not_ready, "Endpoints"
