@@ -52,14 +52,15 @@ def enabled_rules(config: Config) -> tuple[Rule, ...]:
 
 def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
     ctx = RuleContext(snap, config)
-    ranked: list[tuple[tuple[int, int, int, str, str], Finding]] = []
+    ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
     errors: list[str] = []
     for r in enabled_rules(config):
         try:
             for d in r.func(ctx):
                 f = _stamp(r, d)
                 order = d.container.order if d.container else -1
-                ranked.append(((r.stage.value, order, f.severity.rank, f.code, f.title), f))
+                key = (r.stage.value, order, r.priority, f.severity.rank, f.code, f.title)
+                ranked.append((key, f))
         except Exception as exc:
             errors.append(f"rule {r.code} {r.name} failed on this pod: {type(exc).__name__}: {exc}")
     ranked.sort(key=lambda t: t[0])

@@ -45,9 +45,15 @@ def as_str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+INT32 = range(-(2**31), 2**31)
+
+
 def as_int(value: Any) -> int | None:
-    # bool is an int in Python but never a count or an exit code in the API
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """An int32 API field (exit code, count); anything else, as kubectl would fail to decode
+    it, counts as absent. bool is an int in Python but never a count in the API."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in INT32:
+        return value
+    return None
 
 
 def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import init as _init  # noqa: F401  (registers PI1xx)
+# Importing a family registers its rules.
+from . import app, config, image, init, pod, sidecar, spec  # noqa: F401
 from .base import REGISTRY, Config, Draft, Rule, RuleContext, rule
 
 __all__ = ["REGISTRY", "Config", "Draft", "Rule", "RuleContext", "all_rules", "rule"]

@@ -77,6 +77,7 @@ class Rule:
     func: RuleFunc
     summary: str
     sections: tuple[tuple[str, str], ...]
+    priority: int = 5  # within one container, lower ranks first (a root cause before symptoms)
 
     @property
     def anchor(self) -> str:
@@ -88,7 +89,9 @@ _CODE = re.compile(r"^PI\d{3}$")
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-def rule(code: str, name: str, severity: Severity, stage: Stage) -> Callable[[RuleFunc], RuleFunc]:
+def rule(
+    code: str, name: str, severity: Severity, stage: Stage, priority: int = 5
+) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule; refuses duplicate codes and docstrings without the three sections."""
 
     def register(func: RuleFunc) -> RuleFunc:
@@ -97,7 +100,7 @@ def rule(code: str, name: str, severity: Severity, stage: Stage) -> Callable[[Ru
         if code in REGISTRY:
             raise ValueError(f"duplicate rule code {code}")
         summary, sections = parse_doc(inspect.getdoc(func) or "", code)
-        REGISTRY[code] = Rule(code, name, severity, stage, func, summary, sections)
+        REGISTRY[code] = Rule(code, name, severity, stage, func, summary, sections, priority)
         return func
 
     return register

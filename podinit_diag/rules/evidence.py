@@ -95,3 +95,28 @@ def owner_phrase(snap: PodSnapshot) -> str:
         if base and suffix.isalnum():
             return f"the pod template of Deployment {base} (ReplicaSet {snap.owner.name})"
     return f"the pod template of {snap.owner.kind} {snap.owner.name}"
+
+
+def who(c: ContainerView) -> str:
+    """How a finding names a container: ``init container x``, ``sidecar x``, ``container x``."""
+    return {"init": "init container", "sidecar": "sidecar", "app": "container"}[c.kind.value] + (
+        f" {c.name}"
+    )
+
+
+def image(c: ContainerView) -> str:
+    value = c.spec.get("image")
+    return value if isinstance(value, str) else ""
+
+
+def image_evidence(c: ContainerView) -> Evidence:
+    return spec(f"{c.spec_ref}.image", c.spec.get("image"))
+
+
+def message(v_ref: str | None, text: str) -> list[Evidence]:
+    return [status(v_ref, text)] if v_ref and text else []
+
+
+def short(text: str, limit: int = 160) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[: limit - 1] + "…"

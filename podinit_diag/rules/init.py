@@ -236,6 +236,69 @@ def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
+@rule("PI107", "init-dependency-unavailable", Severity.ERROR, Stage.CONTAINERS)
+def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
+    """An init container waits for a Service that is missing or has no ready endpoints.
+
+    What it detects:
+        A regular init container that hangs past ``--stuck-after`` or fails, whose command
+        waits on a host (``nslookup``, ``nc -z``, ``pg_isready -h``, ``mysqladmin ping -h``,
+        ``redis-cli -h``, ``wget``/``curl`` URLs, ``wait-for-it``, ``$(VAR)`` from its env),
+        where the captured cluster objects show that the Service is missing from the namespace
+        the name resolves to (saying where a Service of that name does exist), or that it has
+        no ready endpoints (EndpointSlices, falling back to Endpoints).
+    Why it happens:
+        The dependency was not deployed, or deployed in another namespace while the init
+        container uses the short name; the Service's selector matches no pod; or its pods are
+        not ready (crash-looping database, failing readiness probe).
+    How to fix:
+        Deploy the dependency, use its namespace-qualified name (``NAME.NAMESPACE.svc``), fix
+        the Service selector, or make its pods ready; give the wait loop a timeout so that it
+        fails visibly.
+    """
+    snap = ctx.snap
+    for v in ctx.verdicts_for("PI107"):
+        c, dep = v.container, v.dependency
+        if dep is None:
+            continue
+        target = f"{dep.host}:{dep.port}" if dep.port else dep.host
+        if dep.problem == "missing":
+            problem = f"Service {dep.service} does not exist in namespace {dep.namespace}"
+            if dep.elsewhere:
+                problem += f" (it exists in namespace {', '.join(dep.elsewhere)})"
+                fix = (
+                    f"Point init container {c.name} at {dep.service}.{dep.elsewhere[0]}.svc "
+                    f"(the short name {dep.host} resolves only in namespace {snap.namespace}), or "
+                    f"deploy Service {dep.service} in namespace {dep.namespace}."
+                )
+            else:
+                fix = (
+                    f"Deploy Service {dep.service} in namespace {dep.namespace} (or fix the host "
+                    f"{dep.host} in init container {c.name} in {ev.owner_phrase(snap)})."
+                )
+        else:
+            problem = f"Service {dep.namespace}/{dep.service} has no ready endpoints"
+            fix = (
+                f"Make the pods behind Service {dep.service} ready (`kubectl get endpointslices "
+                f"-n {dep.namespace} -l kubernetes.io/service-name={dep.service}`) or fix its "
+                f"selector; init container {c.name} finishes once they are."
+            )
+        if v.running_for is not None:
+            state = f"has been waiting {human_duration(v.running_for)}"
+            proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
+            proof += [ev.log(v.log_hit)] if v.log_hit else []
+        else:
+            state = f"fails ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
+            proof = list(ev.failure(c, snap, v.termination, v.log_hit))
+        proof += list(dep.evidence) + _command_evidence(c)
+        yield Draft(
+            c,
+            f"Init container {c.name} {state} for {target}: {problem}",
+            tuple(proof),
+            fix,
+        )
+
+
 @rule("PI108", "init-sleeps", Severity.WARNING, Stage.CONTAINERS)
 def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
     """An init container's command sleeps for a long time, holding the pod in Init.

@@ -1,0 +1,232 @@
+"""PI2xx: images that cannot be pulled, for init containers, sidecars and app containers alike.
+
+``ErrImagePull`` and ``ImagePullBackOff`` say only that a pull failed; the registry's
+answer (in the waiting message, or in the kubelet's earlier ``Failed`` event once the
+back-off has replaced it) tells which of these it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..analysis import Verdict
+from ..model import Evidence, Severity, Stage
+from ..normalize import as_dict, as_list, as_str
+from . import evidence as ev
+from .base import Draft, RuleContext, rule
+
+
+def _proof(v: Verdict, ctx: RuleContext) -> list[Evidence]:
+    c, snap = v.container, ctx.snap
+    out = ev.waiting(c) + ev.message(v.message_ref, v.message)
+    if v.event is not None:
+        out.append(ev.event(v.event, snap))
+    out += ev.latest_event(c, snap, ("BackOff",))
+    out.append(ev.image_evidence(c))
+    return out
+
+
+def _what(v: Verdict) -> str:
+    return ev.short(v.message) if v.message else "the kubelet gave no reason"
+
+
+def _drafts(ctx: RuleContext, code: str, title: str, fix: str) -> Iterator[Draft]:
+    """One draft per verdict; ``title`` and ``fix`` are formats over who/image/what/owner."""
+    for v in ctx.verdicts_for(code):
+        c = v.container
+        words = {
+            "who": ev.who(c),
+            "Who": ev.who(c)[0].upper() + ev.who(c)[1:],
+            "image": ev.image(c),
+            "what": _what(v),
+            "owner": ev.owner_phrase(ctx.snap),
+        }
+        yield Draft(c, title.format(**words), tuple(_proof(v, ctx)), fix.format(**words))
+
+
+@rule("PI201", "image-not-found", Severity.ERROR, Stage.CONTAINERS)
+def image_not_found(ctx: RuleContext) -> Iterator[Draft]:
+    """The image or its tag does not exist in the registry.
+
+    What it detects:
+        A container waiting in ``ErrImagePull``/``ImagePullBackOff`` whose pull error says
+        ``not found``, ``manifest unknown`` or ``name unknown``.
+    Why it happens:
+        A typo in the repository or tag, a tag that was never pushed (the CI build failed or
+        pushed elsewhere), a tag deleted by a retention policy, or an image built for a
+        registry path other than the one in the manifest.
+    How to fix:
+        Check that the exact reference exists (``crane ls REPO``, ``docker manifest inspect
+        IMAGE``), push it or correct the tag in the pod template.
+    """
+    return _drafts(
+        ctx,
+        "PI201",
+        "Image {image} of {who} does not exist: {what}",
+        "Correct the image of {who} in {owner}, or push {image} to the registry.",
+    )
+
+
+@rule("PI202", "image-pull-unauthorized", Severity.ERROR, Stage.CONTAINERS)
+def image_pull_unauthorized(ctx: RuleContext) -> Iterator[Draft]:
+    """The registry refused the pull: no credentials, or the wrong ones.
+
+    What it detects:
+        A container whose pull error says ``pull access denied``, ``unauthorized``, ``401``,
+        ``403 Forbidden``, ``authorization failed`` or ``no basic auth credentials``. Docker
+        Hub answers the same way for a repository that does not exist.
+    Why it happens:
+        The pod (and its ServiceAccount) has no ``imagePullSecrets`` for a private registry,
+        the secret holds expired or wrong credentials or is for another registry host, or the
+        node's IAM role cannot read the repository (ECR, Artifact Registry).
+    How to fix:
+        Create a ``kubernetes.io/dockerconfigjson`` Secret for the registry host and reference
+        it in ``spec.imagePullSecrets`` (or on the ServiceAccount); check the repository name;
+        grant the node role pull access for cloud registries.
+    """
+    snap = ctx.snap
+    spec = as_dict(snap.pod.get("spec"))
+    secrets = [as_str(as_dict(s).get("name")) for s in as_list(spec.get("imagePullSecrets"))]
+    sa = as_str(spec.get("serviceAccountName")) or "default"
+    for v in ctx.verdicts_for("PI202"):
+        c = v.container
+        proof = _proof(v, ctx)
+        if secrets:
+            proof.append(ev.spec("$.spec.imagePullSecrets", spec.get("imagePullSecrets")))
+            creds = f"imagePullSecrets {', '.join(secrets)} did not work"
+            fix = (
+                f"Check that Secret {', '.join(secrets)} in namespace {snap.namespace} holds valid "
+                f"credentials for the registry of {ev.image(c)} (the host must match), or fix "
+                f"the repository name."
+            )
+        else:
+            creds = "the pod has no imagePullSecrets"
+            fix = (
+                f"Add a docker-registry Secret for the registry of {ev.image(c)} to "
+                f"spec.imagePullSecrets in {ev.owner_phrase(snap)} (or to ServiceAccount {sa}), "
+                f"or check that the repository exists."
+            )
+        yield Draft(
+            c,
+            f"Pull of {ev.image(c)} for {ev.who(c)} was refused ({creds}): {_what(v)}",
+            tuple(proof),
+            fix,
+        )
+
+
+@rule("PI203", "image-pull-rate-limited", Severity.ERROR, Stage.CONTAINERS)
+def image_pull_rate_limited(ctx: RuleContext) -> Iterator[Draft]:
+    """The registry rate-limited the node's pulls.
+
+    What it detects:
+        A container whose pull error says ``toomanyrequests`` or ``429 Too Many Requests``.
+    Why it happens:
+        Docker Hub limits anonymous and free-account pulls per IP address; a cluster whose
+        nodes share a NAT address, or a rollout that pulls on many nodes at once, hits it.
+    How to fix:
+        Pull with an authenticated account (``imagePullSecrets``), mirror the image to your own
+        registry or a pull-through cache, and prefer ``imagePullPolicy: IfNotPresent`` with
+        pinned tags so that nodes do not pull again.
+    """
+    return _drafts(
+        ctx,
+        "PI203",
+        "Pull of {image} for {who} was rate-limited by the registry: {what}",
+        "Mirror {image} to a registry you control (or a pull-through cache), or pull it with "
+        "authenticated credentials via imagePullSecrets in {owner}.",
+    )
+
+
+@rule("PI204", "image-pull-network", Severity.ERROR, Stage.CONTAINERS)
+def image_pull_network(ctx: RuleContext) -> Iterator[Draft]:
+    """The node could not reach the registry.
+
+    What it detects:
+        A container whose pull error is a DNS, connection, timeout or TLS failure: ``no such
+        host``, ``i/o timeout``, ``connection refused``, ``TLS handshake timeout``, ``x509:``.
+    Why it happens:
+        The registry host name does not resolve from the node, an egress firewall or proxy
+        blocks it, the registry is down, or its certificate is not trusted by the container
+        runtime (a private CA not installed on the nodes).
+    How to fix:
+        From the node, try ``crictl pull IMAGE``; fix DNS, egress rules or the runtime's proxy
+        settings; install the registry's CA in the runtime's trust store (containerd
+        ``certs.d``) or use a registry with a public certificate.
+    """
+    return _drafts(
+        ctx,
+        "PI204",
+        "Node could not reach the registry of {image} for {who}: {what}",
+        "Make the registry of {image} reachable from the node (DNS, egress firewall, proxy, "
+        "trusted CA for the container runtime), then the kubelet's next retry pulls it.",
+    )
+
+
+@rule("PI205", "image-name-invalid", Severity.ERROR, Stage.CONTAINERS)
+def image_name_invalid(ctx: RuleContext) -> Iterator[Draft]:
+    """The image reference is not a valid name.
+
+    What it detects:
+        A container waiting with reason ``InvalidImageName``.
+    Why it happens:
+        Upper-case letters in the repository, a space, an empty tag (``app:``), a templating
+        placeholder left unrendered (``${TAG}``), or a scheme such as ``https://`` in the name.
+    How to fix:
+        Write the reference as ``[registry/]repository[:tag][@sha256:digest]`` in lower case
+        and check that the templating tool rendered the tag.
+    """
+    return _drafts(
+        ctx,
+        "PI205",
+        "Image reference {image} of {who} is invalid: {what}",
+        "Fix the image reference of {who} in {owner}: lower-case repository, no spaces, "
+        "a rendered tag.",
+    )
+
+
+@rule("PI206", "image-never-pulled", Severity.ERROR, Stage.CONTAINERS)
+def image_never_pulled(ctx: RuleContext) -> Iterator[Draft]:
+    """The image is not on the node and the pull policy forbids pulling it.
+
+    What it detects:
+        A container waiting with reason ``ErrImageNeverPull``: ``imagePullPolicy: Never`` and
+        the image is not present on the node.
+    Why it happens:
+        Local development clusters (kind, minikube) where the image was built but not loaded
+        into the node, or a node that never got the pre-loaded image.
+    How to fix:
+        Load the image onto the node (``kind load docker-image``, ``minikube image load``), or
+        set ``imagePullPolicy: IfNotPresent`` and push the image to a registry.
+    """
+    return _drafts(
+        ctx,
+        "PI206",
+        "Image {image} of {who} is not on the node and imagePullPolicy is Never",
+        "Load {image} onto the node (kind load docker-image / minikube image load), or set "
+        "imagePullPolicy: IfNotPresent for {who} in {owner} and push the image.",
+    )
+
+
+@rule("PI207", "image-pull-failed", Severity.ERROR, Stage.CONTAINERS)
+def image_pull_failed(ctx: RuleContext) -> Iterator[Draft]:
+    """The image could not be pulled for a reason the other image rules do not cover.
+
+    What it detects:
+        A container in ``ErrImagePull``/``ImagePullBackOff`` whose error is not a missing
+        image, refused credentials, a rate limit or a network failure (for example the node's
+        disk filled up while unpacking layers, or an unsupported manifest).
+    Why it happens:
+        Node-side problems (no space left on device, a corrupted content store), an image whose
+        platform list lacks the node's architecture, or a registry returning an unexpected
+        error.
+    How to fix:
+        Read the exact error in the ``Failed`` event, then fix the node (free disk, restart the
+        runtime) or the image (multi-architecture manifest).
+    """
+    return _drafts(
+        ctx,
+        "PI207",
+        "Image {image} of {who} could not be pulled: {what}",
+        "Act on the registry's or runtime's error for {image} (see the Failed event); the "
+        "kubelet retries the pull on its own.",
+    )

@@ -1,0 +1,555 @@
+"""PI0xx: the pod as a whole - scheduling, volumes, sandbox, and how it ended.
+
+The scheduler explains a failure in one sentence per attempt (``0/5 nodes are
+available: 3 Insufficient memory, 2 node(s) had untolerated taint {...}. preemption:
+...``); :func:`scheduler_reasons` splits it so that each failure class gets its own
+finding with the node counts the scheduler gave.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..model import ContainerKind, EventView, Evidence, Json, PodSnapshot, Severity, Stage
+from ..normalize import as_dict, as_list, as_str
+from ..resources import effective_request, format_quantity, quantity
+from . import evidence as ev
+from .base import Draft, RuleContext, rule
+from .config import is_config_mount_failure
+
+
+@dataclass(frozen=True)
+class SchedulerReason:
+    nodes: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class SchedulingFailure:
+    total: int | None
+    reasons: tuple[SchedulerReason, ...]
+    proof: tuple[Evidence, ...]
+
+
+_SUMMARY = re.compile(r"(\d+)/(\d+) nodes are available:?\s*")
+_PART = re.compile(r"^(\d+) (.*)$")
+
+
+def scheduler_reasons(message: str) -> tuple[int | None, tuple[SchedulerReason, ...]]:
+    """Split a FailedScheduling message into (node total, reasons), preemption note dropped."""
+    text = message.split(" preemption:", 1)[0].strip()
+    m = _SUMMARY.search(text)
+    total = int(m.group(2)) if m else None
+    body = text[m.end() :] if m else text
+    body = body.rstrip(".").strip()
+    reasons = []
+    for part in re.split(r"[,.]\s+(?=\d+ |pod has |persistentvolumeclaim )", body):
+        part = part.strip().rstrip(".")
+        if not part:
+            continue
+        pm = _PART.match(part)
+        reasons.append(
+            SchedulerReason(int(pm.group(1)), pm.group(2)) if pm else SchedulerReason(None, part)
+        )
+    return total, tuple(reasons)
+
+
+def _condition(snap: PodSnapshot, kind: str) -> tuple[str, Json] | None:
+    conditions = as_list(as_dict(snap.pod.get("status")).get("conditions"))
+    for i, c in enumerate(conditions):
+        if isinstance(c, dict) and c.get("type") == kind:
+            return f"$.status.conditions[{i}]", c
+    return None
+
+
+def scheduling_failure(snap: PodSnapshot) -> SchedulingFailure | None:
+    """The newest reason the scheduler gave, while the pod is still unscheduled."""
+    cond = _condition(snap, "PodScheduled")
+    if cond is None or cond[1].get("status") != "False" or cond[1].get("reason") != "Unschedulable":
+        return None
+    ref, c = cond
+    proof = [ev.status(f"{ref}.reason", c.get("reason"))]
+    event = next((e for e in reversed(snap.events) if e.reason == "FailedScheduling"), None)
+    message = event.message if event else as_str(c.get("message"))
+    if event is not None:
+        proof.append(ev.event(event, snap))
+    elif message:
+        proof.append(ev.status(f"{ref}.message", message))
+    total, reasons = scheduler_reasons(message)
+    return SchedulingFailure(total, reasons, tuple(proof))
+
+
+_PLACEMENT = re.compile(
+    r"untolerated taint|didn't match Pod's node affinity|didn't match pod affinity"
+    r"|didn't match pod anti-affinity|didn't satisfy existing pods anti-affinity"
+    r"|didn't match pod topology spread|were unschedulable|didn't have free ports"
+    r"|didn't match the requested node name|node\(s\) had taint",
+)
+_VOLUME = re.compile(
+    r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"
+    r"|volume node affinity conflict|didn't find available persistent volumes"
+    r"|enough free storage|storageclass[\w.]* \"[^\"]+\" not found|max volume count"
+    r"|volume to be created|persistentvolumeclaim \"[^\"]+\" (?:is being deleted|not bound)",
+)
+
+
+def _count(r: SchedulerReason, total: int | None) -> str:
+    if r.nodes is None:
+        return ""
+    return f"{r.nodes}/{total} nodes: " if total else f"{r.nodes} nodes: "
+
+
+@rule("PI001", "unschedulable-resources", Severity.ERROR, Stage.SCHEDULING)
+def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
+    """No node has enough free CPU, memory or another resource for the pod's request.
+
+    What it detects:
+        A pod whose ``PodScheduled`` condition is ``False``/``Unschedulable`` and whose latest
+        ``FailedScheduling`` message has ``Insufficient <resource>`` parts. The pod's effective
+        request is computed as the scheduler does: the larger of the app containers plus all
+        native sidecars, and the largest regular init container plus the sidecars declared
+        before it, plus pod overhead; the container that drives it is named.
+    Why it happens:
+        Requests larger than any node's allocatable capacity (often an init container given a
+        large request for a one-off job: the scheduler reserves it for the whole pod), nodes
+        full of other pods, or a node pool too small with no autoscaler able to add a node.
+    How to fix:
+        Lower the request of the container that drives the effective request (init containers
+        rarely need the app's peak), or add nodes big enough (``kubectl describe nodes`` shows
+        Allocatable and the requests already placed), or let preemption or the cluster
+        autoscaler make room.
+    """
+    snap = ctx.snap
+    failure = scheduling_failure(snap)
+    if failure is None:
+        return
+    spec = as_dict(snap.pod.get("spec"))
+    for r in failure.reasons:
+        m = re.match(r"Insufficient (\S+)", r.text)
+        if not m and r.text != "Too many pods":
+            continue
+        resource = m.group(1) if m else "pods"
+        eff = effective_request(snap.containers, spec, resource)
+        proof = list(failure.proof)
+        need = format_quantity(resource, eff.total)
+        biggest = _largest_allocatable(snap, resource)
+        room = f"; the largest node allocates {biggest[1]} ({biggest[0]})" if biggest else ""
+        if biggest:
+            proof.append(
+                Evidence("cluster", f"Node {biggest[0]} status.allocatable.{resource}", biggest[1])
+            )
+        d = eff.driver
+        if d is not None:
+            value = as_dict(as_dict(d.spec.get("resources")).get("requests")).get(resource)
+            proof.append(ev.spec(f"{d.spec_ref}.resources.requests.{resource}", value))
+            title = (
+                f"Pod cannot be scheduled ({_count(r, failure.total)}insufficient {resource}): "
+                f"it requests {need} {resource} because init container {d.name} asks for "
+                f"{format_quantity(resource, eff.init_peak)} while the app containers need "
+                f"{format_quantity(resource, eff.app_side)}{room}"
+            )
+            fix = (
+                f"Lower resources.requests.{resource} of init container {d.name} in "
+                f"{ev.owner_phrase(snap)}: the scheduler reserves the largest init container's "
+                f"request for the whole pod. Otherwise add nodes with at least {need} {resource} "
+                f"allocatable."
+            )
+        else:
+            for c in snap.containers:
+                if c.kind is not ContainerKind.INIT:
+                    raw = as_dict(as_dict(c.spec.get("resources")).get("requests")).get(resource)
+                    if raw is not None:
+                        proof.append(ev.spec(f"{c.spec_ref}.resources.requests.{resource}", raw))
+            title = (
+                f"Pod cannot be scheduled ({_count(r, failure.total)}insufficient {resource}): "
+                f"its containers request {need} {resource} in all{room}"
+            )
+            fix = (
+                f"Lower the {resource} requests in {ev.owner_phrase(snap)} or add node capacity: "
+                f"a node needs {need} {resource} free (check `kubectl describe nodes`, "
+                f"Allocated resources)."
+            )
+        yield Draft(None, title, tuple(proof), fix)
+
+
+def _largest_allocatable(snap: PodSnapshot, resource: str) -> tuple[str, str] | None:
+    best: tuple[object, str, str] | None = None
+    for o in snap.related:
+        if o.get("kind") != "Node":
+            continue
+        raw = as_dict(as_dict(o.get("status")).get("allocatable")).get(resource)
+        value = quantity(str(raw)) if raw is not None else None
+        if value is not None and (best is None or value > best[0]):  # type: ignore[operator]
+            best = (value, as_str(as_dict(o.get("metadata")).get("name")), str(raw))
+    return (best[1], best[2]) if best else None
+
+
+@rule("PI002", "unschedulable-placement", Severity.ERROR, Stage.SCHEDULING)
+def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
+    """No node satisfies the pod's placement constraints.
+
+    What it detects:
+        A pod that is ``Unschedulable`` whose ``FailedScheduling`` message has placement parts:
+        ``had untolerated taint``, ``didn't match Pod's node affinity/selector``, pod
+        (anti-)affinity, topology spread constraints, ``were unschedulable`` (cordoned),
+        ``didn't have free ports``.
+    Why it happens:
+        A ``nodeSelector``/affinity naming labels no node has (a typo, a node pool that was
+        replaced), taints on the only nodes with capacity (GPU, control-plane, spot pools)
+        without matching tolerations, anti-affinity with too few nodes or zones, cordoned
+        nodes, or a hostPort already in use.
+    How to fix:
+        Compare the pod's ``nodeSelector``, affinity and tolerations with ``kubectl get nodes
+        --show-labels`` and the nodes' taints; add the missing toleration or label, relax the
+        rule, or add nodes that satisfy it.
+    """
+    snap = ctx.snap
+    failure = scheduling_failure(snap)
+    if failure is None:
+        return
+    parts = [r for r in failure.reasons if _PLACEMENT.search(r.text)]
+    if not parts:
+        return
+    spec = as_dict(snap.pod.get("spec"))
+    proof = list(failure.proof)
+    for key in ("nodeSelector", "affinity", "topologySpreadConstraints"):
+        if spec.get(key):
+            proof.append(ev.spec(f"$.spec.{key}", spec.get(key)))
+    said = "; ".join(f"{_count(r, failure.total)}{r.text}" for r in parts)
+    hints = []
+    if any("taint" in r.text for r in parts):
+        hints.append("add a toleration for the taint or target untainted nodes")
+    if any("affinity/selector" in r.text for r in parts):
+        hints.append("make nodeSelector/nodeAffinity match labels that nodes have")
+    if any("anti-affinity" in r.text or "pod affinity" in r.text for r in parts):
+        hints.append("relax the pod (anti-)affinity or add nodes")
+    if any("topology spread" in r.text for r in parts):
+        hints.append("relax topologySpreadConstraints (whenUnsatisfiable: ScheduleAnyway)")
+    if any("unschedulable" in r.text for r in parts):
+        hints.append("uncordon nodes")
+    if any("free ports" in r.text for r in parts):
+        hints.append("drop the hostPort or free it")
+    yield Draft(
+        None,
+        f"Pod cannot be scheduled: no node satisfies its placement rules ({said})",
+        tuple(proof),
+        f"In {ev.owner_phrase(snap)}: {'; '.join(hints) or 'relax the placement rules'} "
+        f"(compare with `kubectl get nodes --show-labels` and node taints).",
+    )
+
+
+@rule("PI003", "unschedulable-volume", Severity.ERROR, Stage.SCHEDULING)
+def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod cannot be placed because of its volumes.
+
+    What it detects:
+        A pod that is ``Unschedulable`` with volume parts in the scheduler's message: ``pod has
+        unbound immediate PersistentVolumeClaims``, ``persistentvolumeclaim "X" not found``,
+        ``had volume node affinity conflict``, ``didn't find available persistent volumes to
+        bind``, missing StorageClass, or the node's attachable volume limit.
+    Why it happens:
+        A PVC with no matching PersistentVolume and no working provisioner (wrong or missing
+        StorageClass), a PVC that does not exist, or a zonal disk (EBS, PD) bound in a zone
+        where no schedulable node remains.
+    How to fix:
+        ``kubectl describe pvc`` for the claim's events; create the StorageClass or PV, fix the
+        claim name, or run nodes in the volume's zone (use ``WaitForFirstConsumer`` binding for
+        new volumes).
+    """
+    snap = ctx.snap
+    failure = scheduling_failure(snap)
+    if failure is None:
+        return
+    parts = [r for r in failure.reasons if _VOLUME.search(r.text)]
+    if not parts:
+        return
+    proof = list(failure.proof)
+    claims = []
+    for i, vol in enumerate(map(as_dict, as_list(as_dict(snap.pod.get("spec")).get("volumes")))):
+        claim = as_str(as_dict(vol.get("persistentVolumeClaim")).get("claimName"))
+        if claim:
+            claims.append(claim)
+            proof.append(ev.spec(f"$.spec.volumes[{i}].persistentVolumeClaim.claimName", claim))
+    said = "; ".join(f"{_count(r, failure.total)}{r.text}" for r in parts)
+    which = f"PersistentVolumeClaim {', '.join(claims)}" if claims else "the pod's volume claims"
+    yield Draft(
+        None,
+        f"Pod cannot be scheduled because of its volumes ({said})",
+        tuple(proof),
+        f"Check {which} with `kubectl describe pvc -n {snap.namespace}`: make it bind (a valid "
+        f"StorageClass or a matching PV) and make sure schedulable nodes exist in the volume's "
+        f"zone.",
+    )
+
+
+@rule("PI004", "scheduling-gated", Severity.WARNING, Stage.SCHEDULING)
+def scheduling_gated(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod carries scheduling gates, so the scheduler does not even try to place it.
+
+    What it detects:
+        A pod whose ``PodScheduled`` condition is ``False`` with reason ``SchedulingGated``
+        (``spec.schedulingGates`` is not empty). ``kubectl get pods`` shows
+        ``SchedulingGated``.
+    Why it happens:
+        A controller (a quota or queueing system such as Kueue, a custom admission workflow)
+        added the gate and has not removed it yet: the job is waiting for quota, or that
+        controller is not running.
+    How to fix:
+        Find the controller that owns each gate named in the finding and check why it has not
+        released the pod (its logs, its queue status); removing the gate by hand bypasses it.
+    """
+    snap = ctx.snap
+    cond = _condition(snap, "PodScheduled")
+    if cond is None or cond[1].get("reason") != "SchedulingGated":
+        return
+    gates = [
+        as_str(as_dict(g).get("name"))
+        for g in as_list(as_dict(snap.pod.get("spec")).get("schedulingGates"))
+    ]
+    proof = [ev.status(f"{cond[0]}.reason", "SchedulingGated")]
+    if gates:
+        proof.append(
+            ev.spec("$.spec.schedulingGates", as_dict(snap.pod.get("spec")).get("schedulingGates"))
+        )
+    names = ", ".join(gates) or "(not listed)"
+    yield Draft(
+        None,
+        f"Pod is held by scheduling gates {names}; the scheduler will not place it until they "
+        f"are removed",
+        tuple(proof),
+        f"Check the controller that owns gate {names} (for example Kueue's workload status) and "
+        f"why it has not released pod {snap.name}.",
+    )
+
+
+def _warnings(snap: PodSnapshot, reasons: tuple[str, ...]) -> list[EventView]:
+    return [e for e in snap.events if e.type == "Warning" and e.reason in reasons]
+
+
+def _running_ready(snap: PodSnapshot) -> bool:
+    return snap.phase == "Running" and snap.condition_true("Ready")
+
+
+@rule("PI005", "volume-mount-failed", Severity.ERROR, Stage.POD_SETUP)
+def volume_mount_failed(ctx: RuleContext) -> Iterator[Draft]:
+    """A volume cannot be attached or mounted, so no container of the pod can start.
+
+    What it detects:
+        ``FailedMount``, ``FailedAttachVolume`` or ``FailedMapVolume`` warnings on a pod that is
+        not running and ready, other than a missing ConfigMap/Secret (PI301-PI303):
+        ``Multi-Attach error for volume``, ``AttachVolume.Attach failed``, ``MountVolume.SetUp
+        failed``, ``Unable to attach or mount volumes: ... timed out waiting for the
+        condition``.
+    Why it happens:
+        A ReadWriteOnce volume still attached to another node (a Deployment rollout or a pod
+        stuck terminating elsewhere), a CSI driver that is not running or lacks permissions on
+        the node, an NFS server that is unreachable, or a wrong mount option.
+    How to fix:
+        For Multi-Attach, stop the other pod using the volume (or use ``strategy: Recreate``
+        for single-writer Deployments); otherwise read the CSI driver's node plugin logs and
+        ``kubectl describe pvc``/``volumeattachment`` for the volume named in the message.
+    """
+    snap = ctx.snap
+    if _running_ready(snap):
+        return
+    events = [
+        e
+        for e in _warnings(snap, ("FailedMount", "FailedAttachVolume", "FailedMapVolume"))
+        if not is_config_mount_failure(e)
+    ]
+    if not events:
+        return
+    newest = events[-1]
+    volumes = sorted({m for e in events for m in re.findall(r"volume \"([^\"]+)\"", e.message)})
+    multi = any("Multi-Attach" in e.message for e in events)
+    what = f"volume {', '.join(volumes)}" if volumes else "a volume"
+    fix = (
+        f"{what.capitalize()} is still attached to another node: stop the pod that uses it there "
+        f"(see the Multi-Attach message), or use strategy Recreate for {ev.owner_phrase(snap)}."
+        if multi
+        else f"Check the storage driver for {what} (`kubectl describe pvc -n {snap.namespace}`, "
+        f"the CSI node plugin's logs on node {snap.node or '?'}) and fix what the event reports."
+    )
+    yield Draft(
+        None,
+        f"{what.capitalize()} cannot be {'attached' if multi else 'mounted'}: "
+        f"{ev.short(newest.message)}",
+        tuple(ev.event(e, snap) for e in events[-3:]),
+        fix,
+    )
+
+
+@rule("PI006", "sandbox-failed", Severity.ERROR, Stage.POD_SETUP)
+def sandbox_failed(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod sandbox (its network namespace) cannot be created.
+
+    What it detects:
+        ``FailedCreatePodSandBox`` warnings while no container of the pod is running, usually
+        from the CNI plugin: ``failed to setup network for sandbox``, ``failed to assign an IP
+        address``, ``plugin type="calico" failed``.
+    Why it happens:
+        The CNI plugin cannot give the pod an IP: the subnet or the node's IP/ENI capacity is
+        exhausted, the CNI daemon on the node is not ready, or its configuration is broken.
+    How to fix:
+        Check the CNI pods on node (``kubectl get pods -n kube-system -o wide``) and their
+        logs; free IPs (larger subnets, prefix delegation on AWS VPC CNI) or move the pod to
+        another node.
+    """
+    snap = ctx.snap
+    if any(c.state == "running" for c in snap.containers):
+        return
+    events = _warnings(snap, ("FailedCreatePodSandBox",))
+    if not events:
+        return
+    newest = events[-1]
+    cni = re.search(r'plugin type="([^"]+)"', newest.message)
+    plugin = f" ({cni.group(1)} CNI)" if cni else ""
+    yield Draft(
+        None,
+        f"Pod sandbox cannot be created on node {snap.node or '?'}{plugin}: "
+        f"{ev.short(newest.message)}",
+        (ev.event(newest, snap),),
+        f"Check the CNI plugin{plugin} on node {snap.node or '?'} (its pods and logs in "
+        f"kube-system) and the IP capacity of the node's subnet; the kubelet retries on its own.",
+    )
+
+
+@rule("PI007", "pod-evicted", Severity.ERROR, Stage.LIFECYCLE)
+def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod was evicted by the kubelet or preempted by the scheduler.
+
+    What it detects:
+        ``status.reason`` ``Evicted`` or ``Preempted``, a ``Preempted`` event, or a
+        ``DisruptionTarget`` condition with reason ``PreemptionByScheduler``,
+        ``TerminationByKubelet`` or ``EvictionByEvictionAPI``.
+    Why it happens:
+        Node pressure (memory, disk, PIDs): the kubelet evicts pods, those using most above
+        their requests first; or a higher-priority pod needed the room; or a drain.
+    How to fix:
+        For node pressure, set requests close to real use (and memory limits), and check what
+        filled the node's disk; for preemption, review PriorityClasses and capacity. The
+        controller replaces the pod; delete evicted pods to clean up.
+    """
+    snap = ctx.snap
+    status = as_dict(snap.pod.get("status"))
+    reason = as_str(status.get("reason"))
+    proof: list[Evidence] = []
+    what = ""
+    if reason in ("Evicted", "Preempted"):
+        proof.append(ev.status("$.status.reason", reason))
+        if status.get("message"):
+            proof.append(ev.status("$.status.message", status.get("message")))
+        what = f"{reason.lower()}: {ev.short(as_str(status.get('message')))}"
+    cond = _condition(snap, "DisruptionTarget")
+    if (
+        cond
+        and cond[1].get("status") == "True"
+        and cond[1].get("reason")
+        in (
+            "PreemptionByScheduler",
+            "TerminationByKubelet",
+            "EvictionByEvictionAPI",
+        )
+    ):
+        proof.append(ev.status(f"{cond[0]}.reason", cond[1].get("reason")))
+        what = what or f"{cond[1].get('reason')}: {ev.short(as_str(cond[1].get('message')))}"
+    for e in snap.events:
+        if e.reason in ("Preempted", "Evicted"):
+            proof.append(ev.event(e, snap))
+            what = what or ev.short(e.message)
+    if not proof:
+        return
+    pressure = re.search(r"low on resource: ([\w-]+)", what)
+    fix = (
+        f"Node {snap.node or '?'} ran low on {pressure.group(1)}: set requests close to real use "
+        f"(and limits) in {ev.owner_phrase(snap)} and check what else consumes it on the node; "
+        f"`kubectl delete pod {snap.name} -n {snap.namespace}` removes the evicted pod."
+        if pressure
+        else f"Review PriorityClasses and cluster capacity; the controller of "
+        f"{ev.owner_phrase(snap)} "
+        f"creates a replacement."
+    )
+    yield Draft(None, f"Pod was {what}", tuple(proof), fix)
+
+
+@rule("PI008", "node-lost", Severity.ERROR, Stage.LIFECYCLE)
+def node_lost(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod's node stopped reporting, so the pod's state is unknown.
+
+    What it detects:
+        ``status.reason`` ``NodeLost``, a ``NodeNotReady`` event on the pod, or (from the
+        captured Node in ``related.json``) the pod's node with its ``Ready`` condition
+        ``False`` or ``Unknown``.
+    Why it happens:
+        The node crashed, lost its network, ran out of resources so that the kubelet died, or
+        was shut down; after the taint grace period (300 s by default) the pod is evicted.
+    How to fix:
+        Check the node (``kubectl describe node``, the cloud console); StatefulSet pods on a
+        lost node need the node removed or the pod force-deleted before a replacement starts.
+    """
+    snap = ctx.snap
+    proof: list[Evidence] = []
+    if as_str(as_dict(snap.pod.get("status")).get("reason")) == "NodeLost":
+        proof.append(ev.status("$.status.reason", "NodeLost"))
+    proof += [ev.event(e, snap) for e in snap.events if e.reason == "NodeNotReady"][-1:]
+    for o in snap.related:
+        meta = as_dict(o.get("metadata"))
+        if o.get("kind") != "Node" or meta.get("name") != snap.node:
+            continue
+        for c in map(as_dict, as_list(as_dict(o.get("status")).get("conditions"))):
+            if c.get("type") == "Ready" and c.get("status") in ("False", "Unknown"):
+                proof.append(
+                    Evidence(
+                        "cluster",
+                        f"Node {snap.node} condition Ready={c.get('status')}",
+                        as_str(c.get("message")) or as_str(c.get("reason")),
+                    )
+                )
+    if not proof:
+        return
+    yield Draft(
+        None,
+        f"Node {snap.node or '?'} of pod {snap.name} is not ready; its containers' state is "
+        f"unknown",
+        tuple(proof),
+        f"Check node {snap.node or '?'} (`kubectl describe node {snap.node}`); if it is gone, "
+        f"delete the Node object so that the pod is replaced elsewhere.",
+    )
+
+
+@rule("PI009", "deadline-exceeded", Severity.ERROR, Stage.LIFECYCLE)
+def deadline_exceeded(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod ran longer than its ``activeDeadlineSeconds`` and was stopped.
+
+    What it detects:
+        ``status.reason`` ``DeadlineExceeded`` (``Pod was active on the node longer than the
+        specified deadline``).
+    Why it happens:
+        ``spec.activeDeadlineSeconds`` (set directly or by a Job's ``activeDeadlineSeconds``)
+        counts from the pod's start, init containers included; a slow or hanging init
+        container uses up the budget before the app even starts.
+    How to fix:
+        Find the step that took the time in the init timeline, fix it, or raise
+        ``activeDeadlineSeconds``.
+    """
+    snap = ctx.snap
+    status = as_dict(snap.pod.get("status"))
+    if as_str(status.get("reason")) != "DeadlineExceeded":
+        return
+    proof = [ev.status("$.status.reason", "DeadlineExceeded")]
+    deadline = as_dict(snap.pod.get("spec")).get("activeDeadlineSeconds")
+    if deadline is not None:
+        proof.append(ev.spec("$.spec.activeDeadlineSeconds", deadline))
+    slow = next(
+        (c for c in snap.init_containers if c.kind is ContainerKind.INIT and not c.completed), None
+    )
+    during = f" while init container {slow.name} had not finished" if slow else ""
+    yield Draft(
+        None,
+        f"Pod exceeded activeDeadlineSeconds ({deadline}s){during}",
+        tuple(proof),
+        f"Speed up or fix {('init container ' + slow.name) if slow else 'the slow step'}, or raise "
+        f"activeDeadlineSeconds in {ev.owner_phrase(snap)}.",
+    )
