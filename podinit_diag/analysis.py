@@ -68,9 +68,8 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
     if snap.phase == "Succeeded":
         return ()
     killed = as_str(as_dict(snap.pod.get("status")).get("reason")) in LIFECYCLE_REASONS
-    job_over = snap.phase == "Failed" or (
-        bool(snap.app_containers) and all(c.state == "terminated" for c in snap.app_containers)
-    )
+    apps = snap.app_containers
+    job_over = snap.phase == "Failed" or (bool(apps) and all(c.state == "terminated" for c in apps))
     out = []
     for c in snap.containers:
         v = _image(c, snap) or _config(c)
@@ -352,6 +351,8 @@ def _sidecar(c: ContainerView, snap: PodSnapshot, config: Config, job_over: bool
 
 
 def _app(c: ContainerView, snap: PodSnapshot, config: Config) -> Verdict | None:
+    if c.state == "running" and c.ready and not c.restart_count:
+        return None  # healthy: the common case, decided without reading events
     liveness = probe_events(snap, c, "Liveness")
     killed = liveness_kills(snap, c)
     if _recently_failed(c, snap):
@@ -370,7 +371,7 @@ def _app(c: ContainerView, snap: PodSnapshot, config: Config) -> Verdict | None:
     if c.state != "running":
         return None
     running_for = snap.now - c.started_at if c.started_at else None
-    for kind in ("Liveness", "Readiness", "Startup"):
+    for kind in ("Liveness", "Readiness", "Startup") if snap.events else ():
         events = probe_events(snap, c, kind)
         if _count(events) >= PROBE_FAILURES_THRESHOLD:
             return Verdict(c, "PI503", probes=events, running_for=running_for)

@@ -55,6 +55,8 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
     errors: list[str] = []
     for r in enabled_rules(config):
+        if r.verdict and r.code not in ctx.verdict_codes:
+            continue  # the classifier gave no container to this rule
         try:
             for d in r.func(ctx):
                 f = _stamp(r, d)

@@ -66,7 +66,7 @@ def _crash_draft(v: Verdict, snap: PodSnapshot, headline: str, fix: str) -> Draf
     return Draft(c, headline + implicated, tuple(proof), fix)
 
 
-@rule("PI501", "app-crashloop", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI501", "app-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def app_crashloop(ctx: RuleContext) -> Iterator[Draft]:
     """An app container keeps exiting and being restarted.
 
@@ -98,7 +98,7 @@ def app_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI502", "app-oomkilled", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI502", "app-oomkilled", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def app_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
     """An app container is killed for exceeding its memory limit.
 
@@ -131,7 +131,7 @@ def app_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI503", "app-probe-failing", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI503", "app-probe-failing", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def app_probe_failing(ctx: RuleContext) -> Iterator[Draft]:
     """An app container's liveness, readiness or startup probe keeps failing.
 
@@ -177,7 +177,7 @@ def app_probe_failing(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI504", "app-exited-error", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI504", "app-exited-error", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def app_exited_error(ctx: RuleContext) -> Iterator[Draft]:
     """An app container exited with an error and will not be restarted.
 
@@ -204,7 +204,7 @@ def app_exited_error(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI505", "app-command-not-found", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI505", "app-command-not-found", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def app_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
     """An app container's command does not exist in its image.
 
@@ -239,7 +239,7 @@ def app_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI506", "app-start-failed", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI506", "app-start-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def app_start_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The runtime could not create or start an app container.
 
@@ -275,7 +275,7 @@ def app_start_failed(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI507", "app-not-ready", Severity.WARNING, Stage.CONTAINERS)
+@rule("PI507", "app-not-ready", Severity.WARNING, Stage.CONTAINERS, verdict=True)
 def app_not_ready(ctx: RuleContext) -> Iterator[Draft]:
     """An app container has been running for a while without becoming ready.
 

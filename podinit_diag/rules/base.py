@@ -53,6 +53,10 @@ class RuleContext:
 
         return classify_containers(self.snap, self.config)
 
+    @cached_property
+    def verdict_codes(self) -> frozenset[str]:
+        return frozenset(v.code for v in self.verdicts)
+
     def verdicts_for(self, code: str) -> Iterator[Verdict]:
         return (v for v in self.verdicts if v.code == code)
 
@@ -78,6 +82,7 @@ class Rule:
     summary: str
     sections: tuple[tuple[str, str], ...]
     priority: int = 5  # within one container, lower ranks first (a root cause before symptoms)
+    verdict: bool = False  # words only the verdicts carrying its code (see analysis.py)
 
     @property
     def anchor(self) -> str:
@@ -90,7 +95,12 @@ _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def rule(
-    code: str, name: str, severity: Severity, stage: Stage, priority: int = 5
+    code: str,
+    name: str,
+    severity: Severity,
+    stage: Stage,
+    priority: int = 5,
+    verdict: bool = False,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule; refuses duplicate codes and docstrings without the three sections."""
 
@@ -100,7 +110,9 @@ def rule(
         if code in REGISTRY:
             raise ValueError(f"duplicate rule code {code}")
         summary, sections = parse_doc(inspect.getdoc(func) or "", code)
-        REGISTRY[code] = Rule(code, name, severity, stage, func, summary, sections, priority)
+        REGISTRY[code] = Rule(
+            code, name, severity, stage, func, summary, sections, priority, verdict
+        )
         return func
 
     return register

@@ -254,7 +254,7 @@ def config_key_missing(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI304", "container-config-error", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI304", "container-config-error", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def container_config_error(ctx: RuleContext) -> Iterator[Draft]:
     """The kubelet refused the container's configuration for another reason.
 

@@ -44,7 +44,7 @@ def _drafts(ctx: RuleContext, code: str, title: str, fix: str) -> Iterator[Draft
         yield Draft(c, title.format(**words), tuple(_proof(v, ctx)), fix.format(**words))
 
 
-@rule("PI201", "image-not-found", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI201", "image-not-found", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_not_found(ctx: RuleContext) -> Iterator[Draft]:
     """The image or its tag does not exist in the registry.
 
@@ -67,7 +67,7 @@ def image_not_found(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI202", "image-pull-unauthorized", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI202", "image-pull-unauthorized", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_pull_unauthorized(ctx: RuleContext) -> Iterator[Draft]:
     """The registry refused the pull: no credentials, or the wrong ones.
 
@@ -114,7 +114,7 @@ def image_pull_unauthorized(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI203", "image-pull-rate-limited", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI203", "image-pull-rate-limited", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_pull_rate_limited(ctx: RuleContext) -> Iterator[Draft]:
     """The registry rate-limited the node's pulls.
 
@@ -137,7 +137,7 @@ def image_pull_rate_limited(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI204", "image-pull-network", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI204", "image-pull-network", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_pull_network(ctx: RuleContext) -> Iterator[Draft]:
     """The node could not reach the registry.
 
@@ -162,7 +162,7 @@ def image_pull_network(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI205", "image-name-invalid", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI205", "image-name-invalid", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_name_invalid(ctx: RuleContext) -> Iterator[Draft]:
     """The image reference is not a valid name.
 
@@ -184,7 +184,7 @@ def image_name_invalid(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI206", "image-never-pulled", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI206", "image-never-pulled", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_never_pulled(ctx: RuleContext) -> Iterator[Draft]:
     """The image is not on the node and the pull policy forbids pulling it.
 
@@ -207,7 +207,7 @@ def image_never_pulled(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI207", "image-pull-failed", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI207", "image-pull-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def image_pull_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The image could not be pulled for a reason the other image rules do not cover.
 

@@ -21,7 +21,7 @@ from . import evidence as ev
 from .base import Draft, RuleContext, rule
 
 
-@rule("PI101", "init-crashloop", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI101", "init-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_crashloop(ctx: RuleContext) -> Iterator[Draft]:
     """An init container keeps failing and the kubelet keeps restarting it.
 
@@ -57,7 +57,7 @@ def init_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI102", "init-failed", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI102", "init-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_failed(ctx: RuleContext) -> Iterator[Draft]:
     """An init container failed in a pod that is never restarted, so the pod failed for good.
 
@@ -88,7 +88,7 @@ def init_failed(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI103", "init-oomkilled", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI103", "init-oomkilled", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
     """An init container was killed for exceeding its memory limit.
 
@@ -124,7 +124,7 @@ def init_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI104", "init-command-not-found", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI104", "init-command-not-found", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
     """The init container's command does not exist in its image.
 
@@ -156,7 +156,7 @@ def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI105", "init-permission-denied", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI105", "init-permission-denied", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
     """The init container is not allowed to do what it tries to do.
 
@@ -198,7 +198,7 @@ def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI106", "init-stuck", Severity.WARNING, Stage.CONTAINERS)
+@rule("PI106", "init-stuck", Severity.WARNING, Stage.CONTAINERS, verdict=True)
 def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
     """An init container has been running for longer than the stuck threshold.
 
@@ -236,7 +236,7 @@ def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI107", "init-dependency-unavailable", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI107", "init-dependency-unavailable", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
     """An init container waits for a Service that is missing or has no ready endpoints.
 
@@ -299,7 +299,7 @@ def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI108", "init-sleeps", Severity.WARNING, Stage.CONTAINERS)
+@rule("PI108", "init-sleeps", Severity.WARNING, Stage.CONTAINERS, verdict=True)
 def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
     """An init container's command sleeps for a long time, holding the pod in Init.
 
@@ -335,7 +335,7 @@ def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI109", "init-start-failed", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI109", "init-start-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The container runtime could not start the init container's process.
 
@@ -381,7 +381,7 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI110", "init-network-failure", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI110", "init-network-failure", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
     """An init container fails or hangs because it cannot reach something over the network.
 

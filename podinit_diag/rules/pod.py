@@ -57,6 +57,8 @@ def scheduler_reasons(message: str) -> tuple[int | None, tuple[SchedulerReason, 
 
 
 def _condition(snap: PodSnapshot, kind: str) -> tuple[str, Json] | None:
+    if kind not in snap.conditions:
+        return None  # the common case, answered from the normalized map
     conditions = as_list(as_dict(snap.pod.get("status")).get("conditions"))
     for i, c in enumerate(conditions):
         if isinstance(c, dict) and c.get("type") == kind:
@@ -66,6 +68,8 @@ def _condition(snap: PodSnapshot, kind: str) -> tuple[str, Json] | None:
 
 def scheduling_failure(snap: PodSnapshot) -> SchedulingFailure | None:
     """The newest reason the scheduler gave, while the pod is still unscheduled."""
+    if snap.conditions.get("PodScheduled", {}).get("reason") != "Unschedulable":
+        return None
     cond = _condition(snap, "PodScheduled")
     if cond is None or cond[1].get("status") != "False" or cond[1].get("reason") != "Unschedulable":
         return None
@@ -301,8 +305,10 @@ def scheduling_gated(ctx: RuleContext) -> Iterator[Draft]:
         released the pod (its logs, its queue status); removing the gate by hand bypasses it.
     """
     snap = ctx.snap
+    if snap.conditions.get("PodScheduled", {}).get("reason") != "SchedulingGated":
+        return
     cond = _condition(snap, "PodScheduled")
-    if cond is None or cond[1].get("reason") != "SchedulingGated":
+    if cond is None:
         return
     gates = [
         as_str(as_dict(g).get("name"))

@@ -29,7 +29,7 @@ def _count(probes: tuple[EventView, ...]) -> int:
     return sum(e.count for e in probes)
 
 
-@rule("PI401", "sidecar-crashloop", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI401", "sidecar-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def sidecar_crashloop(ctx: RuleContext) -> Iterator[Draft]:
     """A native sidecar keeps failing.
 
@@ -64,7 +64,7 @@ def sidecar_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI402", "sidecar-startup-failing", Severity.ERROR, Stage.CONTAINERS)
+@rule("PI402", "sidecar-startup-failing", Severity.ERROR, Stage.CONTAINERS, verdict=True)
 def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
     """A native sidecar's startup probe keeps failing, which holds every later init container.
 
@@ -100,7 +100,7 @@ def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI403", "sidecar-not-ready", Severity.WARNING, Stage.CONTAINERS)
+@rule("PI403", "sidecar-not-ready", Severity.WARNING, Stage.CONTAINERS, verdict=True)
 def sidecar_not_ready(ctx: RuleContext) -> Iterator[Draft]:
     """A native sidecar is running but not ready.
 

@@ -41,6 +41,8 @@ def init_request_dominates(ctx: RuleContext) -> Iterator[Draft]:
         reservation or move the heavy step into a Job.
     """
     snap = ctx.snap
+    if not any(c.spec.get("resources") for c in _inits(ctx)):
+        return
     failure = scheduling_failure(snap)
     if failure is not None and any(r.text.startswith("Insufficient") for r in failure.reasons):
         return
@@ -126,16 +128,26 @@ def init_volume_unshared(ctx: RuleContext) -> Iterator[Draft]:
         as_str(as_dict(v).get("name")): as_dict(v)
         for v in as_list(as_dict(snap.pod.get("spec")).get("volumes"))
     }
+    scratch = {name for name, v in volumes.items() if "emptyDir" in v}
+    if not scratch:
+        return
+    writers = [
+        c
+        for c in _inits(ctx)
+        if any(as_dict(m).get("readOnly") is not True for m in as_list(c.spec.get("volumeMounts")))
+    ]
+    if not writers:
+        return
     used = {
         as_str(as_dict(m).get("name"))
         for c in snap.containers
         if c.kind is not ContainerKind.INIT
         for m in as_list(c.spec.get("volumeMounts"))
     }
-    for c in _inits(ctx):
+    for c in writers:
         for j, m in enumerate(map(as_dict, as_list(c.spec.get("volumeMounts")))):
             name = as_str(m.get("name"))
-            if m.get("readOnly") is True or name in used or "emptyDir" not in volumes.get(name, {}):
+            if m.get("readOnly") is True or name in used or name not in scratch:
                 continue
             yield Draft(
                 c,
