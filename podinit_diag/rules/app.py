@@ -166,7 +166,8 @@ def app_probe_failing(ctx: RuleContext) -> Iterator[Draft]:
         probe_key = f"{kind.lower()}Probe"
         if c.spec.get(probe_key):
             proof.append(ev.spec(f"{c.spec_ref}.{probe_key}", c.spec.get(probe_key)))
-        last = failures[-1].message if failures else ""
+        # the event reads "Liveness probe failed: <what the probe saw>"; quote only the latter
+        last = failures[-1].message.split(": ", 1)[-1] if failures else ""
         yield Draft(
             c,
             f"{kind} probe of container {c.name} failed {count} times{effect}: {ev.short(last)}",
