@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from .dependency import Dependency, find_unavailable_dependency
 from .logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
 from .model import ContainerKind, ContainerView, EventView, LogExcerpt, PodSnapshot, Termination
-from .normalize import as_dict, as_list, as_str
+from .normalize import as_list
 from .redact import redact
 
 if TYPE_CHECKING:
@@ -39,14 +39,14 @@ RECENT_FAILURE = timedelta(minutes=10)  # longer than the kubelet's 5-minute bac
 PROBE_FAILURES_THRESHOLD = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sleep:
     seconds: float  # math.inf for `sleep infinity`
     text: str
     where: tuple[tuple[str, object], ...]  # (JSONPath, value) of the command/args holding it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """One container's trouble, owned by the rule whose code it carries."""
 
@@ -67,13 +67,22 @@ class Verdict:
 def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...]:
     if snap.phase == "Succeeded":
         return ()
-    killed = as_str(as_dict(snap.pod.get("status")).get("reason")) in LIFECYCLE_REASONS
+    killed = snap.reason in LIFECYCLE_REASONS
     apps = snap.app_containers
     job_over = snap.phase == "Failed" or (bool(apps) and all(c.state == "terminated" for c in apps))
     out = []
     for c in snap.containers:
-        v = _image(c, snap) or _config(c)
-        if v is None and not killed:
+        if c.state == "waiting":
+            if c.reason in IMAGE_REASONS:
+                out.append(_image(c, snap))
+                continue
+            if c.reason == "CreateContainerConfigError":
+                out.append(_config(c))
+                continue
+            if c.reason in _NOT_STARTED and not c.restart_count:
+                continue  # waiting its turn behind earlier containers: nothing of its own
+        v = None
+        if not killed:
             if c.kind is ContainerKind.INIT:
                 v = _init(c, snap, config)
             elif c.kind is ContainerKind.SIDECAR:
@@ -88,9 +97,11 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
 # --- image and configuration: the kubelet never got to run the process -------------------
 
 
-def _image(c: ContainerView, snap: PodSnapshot) -> Verdict | None:
-    if c.state != "waiting" or c.reason not in IMAGE_REASONS:
-        return None
+_NOT_STARTED = frozenset({"PodInitializing", "ContainerCreating"})
+
+
+def _image(c: ContainerView, snap: PodSnapshot) -> Verdict:
+    """Call only for a container waiting with one of IMAGE_REASONS."""
     ref = f"{c.status_ref}.state.waiting.message"
     if c.reason == "InvalidImageName":
         return Verdict(c, "PI205", message=redact(c.message), message_ref=ref)
@@ -114,10 +125,16 @@ def _image(c: ContainerView, snap: PodSnapshot) -> Verdict | None:
     return Verdict(c, code, message=text, event=event)
 
 
-_PULL_CODES = (
-    ("PI203", re.compile(r"toomanyrequests|429 Too Many Requests", re.I)),
+# (code, lower-case needles one of which any match contains, pattern), checked in order.
+_PULL_CODES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    (
+        "PI203",
+        ("toomanyrequests", "429"),
+        re.compile(r"toomanyrequests|429 Too Many Requests", re.I),
+    ),
     (
         "PI202",
+        ("denied", "unauthorized", "401", "403", "authorization", "credentials", "authentication"),
         re.compile(
             r"pull access denied|unauthorized|\b401\b|403 Forbidden|authorization failed"
             r"|no basic auth credentials|\bdenied:|authentication required",
@@ -126,19 +143,37 @@ _PULL_CODES = (
     ),
     (
         "PI204",
+        (
+            "no such host",
+            "timeout",
+            "refused",
+            "x509",
+            "unreachable",
+            "reset by peer",
+            "dial tcp",
+            "deadline",
+        ),
         re.compile(
             r"no such host|i/o timeout|connection refused|TLS handshake timeout|x509:"
             r"|network is unreachable|connection reset by peer|dial tcp|context deadline exceeded",
             re.I,
         ),
     ),
-    ("PI201", re.compile(r"not found|manifest unknown|name unknown|NotFound", re.I)),
+    (
+        "PI201",
+        ("not found", "manifest unknown", "name unknown", "notfound"),
+        re.compile(r"not found|manifest unknown|name unknown|NotFound", re.I),
+    ),
 )
 
 
 def image_pull_code(text: str) -> str:
     """PI201-PI204 by the registry's wording; PI207 when it says nothing we recognise."""
-    return next((code for code, pattern in _PULL_CODES if pattern.search(text)), "PI207")
+    low = text.lower()
+    for code, needles, pattern in _PULL_CODES:
+        if any(n in low for n in needles) and pattern.search(text):
+            return code
+    return "PI207"
 
 
 _CONFIG_CODES = (
@@ -156,9 +191,8 @@ def config_code(text: str) -> tuple[str, re.Match[str] | None]:
     return "PI304", None
 
 
-def _config(c: ContainerView) -> Verdict | None:
-    if c.state != "waiting" or c.reason != "CreateContainerConfigError":
-        return None
+def _config(c: ContainerView) -> Verdict:
+    """Call only for a container waiting with reason CreateContainerConfigError."""
     code, _ = config_code(c.message)
     ref = f"{c.status_ref}.state.waiting.message"
     return Verdict(c, code, message=redact(c.message), message_ref=ref)
@@ -205,7 +239,7 @@ def crash_log(snap: PodSnapshot, c: ContainerView) -> LogExcerpt | None:
     return first if first is not None else second
 
 
-_ERRORISH = re.compile(r"error|fatal|exception|failed|failure|panic|denied|invalid", re.I)
+_ERRORISH = ("error", "fatal", "exception", "fail", "panic", "denied", "invalid")
 
 
 def telling_line(log: LogExcerpt | None) -> Hit | None:
@@ -216,7 +250,7 @@ def telling_line(log: LogExcerpt | None) -> Hit | None:
     lines = log.lines
     start = max(0, len(lines) - SCAN_LAST_LINES)
     nonempty = [i for i in range(len(lines) - 1, start - 1, -1) if lines[i].strip()]
-    chosen = next((i for i in nonempty if _ERRORISH.search(lines[i])), None)
+    chosen = next((i for i in nonempty if any(w in lines[i].lower() for w in _ERRORISH)), None)
     if chosen is None and nonempty:
         chosen = nonempty[0]
     if chosen is None:
@@ -431,6 +465,8 @@ def find_sleep(c: ContainerView) -> Sleep | None:
     candidates.append((argv, whole))
     best: Sleep | None = None
     for text, where in candidates:
+        if "sleep" not in text:
+            continue
         for m in _SLEEP.finditer(text):
             seconds = _sleep_seconds(m)
             if best is None or seconds > best.seconds:

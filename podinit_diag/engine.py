@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from .kubetime import translate_timestamp_since
 from .model import Bundle, Finding, PodHeader, PodSnapshot, Report
 from .normalize import normalize
-from .rules import Config, Draft, Rule, RuleContext, all_rules
+from .rules import Config, Rule, RuleContext, all_rules
 from .status import pod_status
 from .timeline import init_timeline
 
@@ -45,39 +44,57 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
     )
 
 
-@lru_cache(maxsize=16)
-def enabled_rules(config: Config) -> tuple[Rule, ...]:
-    return tuple(r for r in all_rules() if config.enabled(r.code))
+_Plan = tuple[tuple[Rule, ...], dict[str, Rule], dict[str, str]]
+_PLANS: dict[Config, _Plan] = {}
+_LAST_PLAN: list[tuple[Config, _Plan]] = []
+
+
+def enabled_rules(config: Config) -> _Plan:
+    """(rules that run on every pod, verdict-only rules by code, docs anchors) for a config."""
+    if _LAST_PLAN and _LAST_PLAN[0][0] is config:
+        return _LAST_PLAN[0][1]  # a scan passes the same Config for every pod: skip hashing it
+    plan = _PLANS.get(config)
+    if plan is None:
+        rules = [r for r in all_rules() if config.enabled(r.code)]
+        plan = (
+            tuple(r for r in rules if not r.verdict),
+            {r.code: r for r in rules if r.verdict},
+            {r.code: r.anchor for r in rules},
+        )
+        if len(_PLANS) < 64:
+            _PLANS[config] = plan
+    _LAST_PLAN[:] = [(config, plan)]
+    return plan
 
 
 def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
     ctx = RuleContext(snap, config)
     ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
     errors: list[str] = []
-    for r in enabled_rules(config):
-        if r.verdict and r.code not in ctx.verdict_codes:
-            continue  # the classifier gave no container to this rule
+    always, by_code, anchors = enabled_rules(config)
+    codes = ctx.verdict_codes
+    # Verdict-only rules run only when the classifier gave them a container.
+    chosen = always + tuple(by_code[c] for c in sorted(codes) if c in by_code) if codes else always
+    for r in chosen:
         try:
             for d in r.func(ctx):
-                f = _stamp(r, d)
-                order = d.container.order if d.container else -1
-                key = (r.stage.value, order, r.priority, f.severity.rank, f.code, f.title)
+                c = d.container
+                f = Finding(
+                    r.code,
+                    r.name,
+                    r.severity,
+                    c.name if c else None,
+                    c.kind if c else None,
+                    d.title,
+                    d.evidence,
+                    d.fix,
+                    anchors[r.code],
+                )
+                stage, priority, severity = r.rank
+                key = (stage, c.order if c else -1, priority, severity, r.code, d.title)
                 ranked.append((key, f))
         except Exception as exc:
             errors.append(f"rule {r.code} {r.name} failed on this pod: {type(exc).__name__}: {exc}")
-    ranked.sort(key=lambda t: t[0])
+    if len(ranked) > 1:
+        ranked.sort(key=lambda t: t[0])
     return tuple(f for _, f in ranked), tuple(errors)
-
-
-def _stamp(r: Rule, d: Draft) -> Finding:
-    return Finding(
-        code=r.code,
-        rule=r.name,
-        severity=r.severity,
-        container=d.container.name if d.container else None,
-        container_kind=d.container.kind if d.container else None,
-        title=d.title,
-        evidence=d.evidence,
-        fix=d.fix,
-        docs=r.anchor,
-    )

@@ -32,10 +32,13 @@ class Category(StrEnum):
 
 _NETWORK = frozenset({Category.DNS, Category.REFUSED, Category.TIMEOUT, Category.UNREACHABLE})
 
-_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
-    (Category.EXEC_FORMAT, re.compile(r"exec format error", re.I)),
+# Each category: lower-case needles one of which every match contains (a substring test is
+# far cheaper than these case-insensitive alternations), then the pattern itself.
+_RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
+    (Category.EXEC_FORMAT, ("exec format",), re.compile(r"exec format error", re.I)),
     (
         Category.NOT_FOUND,
+        ("not found", "no such file"),
         re.compile(
             r"executable file not found"
             r"|\b(?:sh|bash|ash|dash|zsh|env)(?:: line \d+)?: (?:\d+: )?\S+: (?:command )?not found"
@@ -48,14 +51,28 @@ _RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     ),
     (
         Category.FORBIDDEN,
+        ("forbidden",),
         re.compile(r"Error from server \(Forbidden\)|is forbidden: User \"|\b403 Forbidden\b"),
     ),
     (
         Category.PERMISSION,
+        ("permission denied", "not permitted", "eacces", "eperm"),
         re.compile(r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b", re.I),
     ),
     (
         Category.DNS,
+        (
+            "no such host",
+            "can't resolve",
+            "bad address",
+            "not known",
+            "name resolution",
+            "resolve host",
+            "translate host",
+            "enotfound",
+            "nxdomain",
+            "can't find",
+        ),
         re.compile(
             r"no such host|can't resolve|bad address '|name or service not known"
             r"|temporary failure in name resolution|could not resolve host"
@@ -63,9 +80,14 @@ _RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
-    (Category.REFUSED, re.compile(r"connection refused|\bECONNREFUSED\b", re.I)),
+    (
+        Category.REFUSED,
+        ("refused",),
+        re.compile(r"connection refused|\bECONNREFUSED\b", re.I),
+    ),
     (
         Category.TIMEOUT,
+        ("timed out", "timeout", "deadline exceeded"),
         re.compile(
             r"connection timed out|i/o timeout|\btimed out\b|\bETIMEDOUT\b"
             r"|operation timed out|context deadline exceeded",
@@ -74,6 +96,7 @@ _RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     ),
     (
         Category.UNREACHABLE,
+        ("unreachable", "no route"),
         re.compile(r"network is unreachable|no route to host|\bEHOSTUNREACH\b", re.I),
     ),
 )
@@ -81,7 +104,7 @@ _RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
 SCAN_LAST_LINES = 40  # the cause of an exit is at the end; earlier noise misleads
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     category: Category | None  # None: a plain line quoted for context
     text: str
@@ -90,8 +113,9 @@ class Hit:
 
 
 def classify(text: str) -> Category | None:
-    for category, pattern in _RULES:
-        if pattern.search(text):
+    low = text.lower()
+    for category, needles, pattern in _RULES:
+        if any(n in low for n in needles) and pattern.search(text):
             return category
     return None
 

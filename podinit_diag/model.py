@@ -48,7 +48,7 @@ class Stage(int, Enum):
     SPEC = 9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One fact behind a finding.
 
@@ -62,7 +62,7 @@ class Evidence:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     code: str
     rule: str
@@ -87,7 +87,7 @@ class Bundle:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Termination:
     """A container's terminated state (current or last), typed."""
 
@@ -136,7 +136,7 @@ class ContainerView:
         return self.terminated is not None and self.terminated.exit_code == 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventView:
     type: str
     reason: str
@@ -149,7 +149,7 @@ class EventView:
     raw: Json
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogExcerpt:
     container: str
     previous: bool
@@ -161,7 +161,7 @@ class LogExcerpt:
         return f"logs/{self.container}{'.previous' if self.previous else ''}.log"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Owner:
     kind: str
     name: str
@@ -175,6 +175,7 @@ class PodSnapshot:
     name: str
     uid: str
     phase: str
+    reason: str  # status.reason: Evicted, Preempted, DeadlineExceeded, NodeLost, ...
     restart_policy: str
     node: str
     owner: Owner | None
@@ -182,6 +183,7 @@ class PodSnapshot:
     deleted: bool
     containers: tuple[ContainerView, ...]  # start order
     events: tuple[EventView, ...]  # oldest first by newest timestamp
+    event_reasons: frozenset[str]  # lets event-driven rules skip pods without those events
     logs: Mapping[tuple[str, bool], LogExcerpt]
     conditions: Mapping[str, Json]
     related: tuple[Json, ...]
@@ -213,7 +215,7 @@ class PodSnapshot:
         return str(self.conditions.get(kind, {}).get("status", "")) == "True"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimelineStep:
     """One init container's run, for the init timeline."""
 
@@ -229,7 +231,7 @@ class TimelineStep:
     blocking: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PodHeader:
     namespace: str
     name: str

@@ -69,6 +69,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         as_str(meta.get("uid")),
     )
     containers = _containers(spec, status)
+    events = _events(bundle.events, name, uid)
     conditions = {as_str(c.get("type")): c for c in map(as_dict, as_list(status.get("conditions")))}
     conditions.pop("", None)
     return PodSnapshot(
@@ -76,13 +77,15 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         name=name,
         uid=uid,
         phase=as_str(status.get("phase")),
+        reason=as_str(status.get("reason")),
         restart_policy=as_str(spec.get("restartPolicy")) or "Always",
         node=as_str(spec.get("nodeName")),
         owner=_owner(meta),
         created_at=parse_time(meta.get("creationTimestamp")),
         deleted=meta.get("deletionTimestamp") is not None,
         containers=containers,
-        events=_events(bundle.events, name, uid),
+        events=events,
+        event_reasons=frozenset(e.reason for e in events),
         logs=_logs(bundle.logs, {c.name for c in containers}),
         conditions=conditions,
         related=bundle.related,

@@ -12,7 +12,6 @@ podinit_diag`` stays free of the client).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 
 from .model import ContainerKind, ContainerView, Json
@@ -20,32 +19,27 @@ from .normalize import as_dict
 
 
 @lru_cache(maxsize=4096)
-def quantity(text: str) -> Decimal | None:
-    """A Kubernetes quantity (``250m``, ``6Gi``, ``1e3``) as a number; None if invalid."""
+def quantity(text: str) -> float | None:
+    """A Kubernetes quantity (``250m``, ``6Gi``, ``1e3``) as a number; None if invalid.
+
+    Floats, not the client's Decimals: comparisons and sums over a handful of requests need
+    no more precision, and they run for every pod of a scan."""
     from kubernetes.utils.quantity import parse_quantity
 
     try:
-        return Decimal(parse_quantity(text))  # type: ignore[no-untyped-call]
+        return float(parse_quantity(text))  # type: ignore[no-untyped-call]
     except (ValueError, ArithmeticError, TypeError):
         return None
-
-
-def request(c: ContainerView, resource: str) -> Decimal:
-    raw = as_dict(as_dict(c.spec.get("resources")).get("requests")).get(resource)
-    if raw is None:
-        return Decimal(0)
-    value = quantity(str(raw))
-    return value if value is not None else Decimal(0)
 
 
 @dataclass(frozen=True)
 class Effective:
     resource: str
-    total: Decimal  # what the scheduler needs a node to have free
-    app_side: Decimal  # app containers + all sidecars
-    init_peak: Decimal  # largest (regular init container + sidecars before it)
+    total: float  # what the scheduler needs a node to have free
+    app_side: float  # app containers + all sidecars
+    init_peak: float  # largest (regular init container + sidecars before it)
     driver: ContainerView | None  # the regular init container behind init_peak
-    overhead: Decimal
+    overhead: float
 
     @property
     def init_dominates(self) -> bool:
@@ -55,34 +49,56 @@ class Effective:
 def effective_request(
     containers: tuple[ContainerView, ...], pod_spec: Json, resource: str
 ) -> Effective:
-    app_side = Decimal(0)
-    sidecars = Decimal(0)
-    peak, driver = Decimal(0), None
+    return effective_requests(containers, pod_spec, (resource,))[resource]
+
+
+def effective_requests(
+    containers: tuple[ContainerView, ...], pod_spec: Json, resources: tuple[str, ...]
+) -> dict[str, Effective]:
+    """The effective request for each resource, in one pass over the containers."""
+    zero = 0.0
+    app_side = dict.fromkeys(resources, zero)
+    sidecars = dict.fromkeys(resources, zero)
+    peak = dict.fromkeys(resources, zero)
+    driver: dict[str, ContainerView | None] = dict.fromkeys(resources, None)
     for c in containers:
-        r = request(c, resource)
-        if c.kind is ContainerKind.APP:
-            app_side += r
-        elif c.kind is ContainerKind.SIDECAR:
-            sidecars += r
-            app_side += r
-            peak = max(peak, sidecars)
-        elif r + sidecars > peak:
-            peak, driver = r + sidecars, c
-    raw_overhead = as_dict(pod_spec.get("overhead")).get(resource)
-    overhead = (
-        (quantity(str(raw_overhead)) or Decimal(0)) if raw_overhead is not None else Decimal(0)
-    )
-    if driver is not None and peak <= app_side:
-        driver = None
-    return Effective(resource, max(app_side, peak) + overhead, app_side, peak, driver, overhead)
+        requests = as_dict(as_dict(c.spec.get("resources")).get("requests"))
+        if not requests and c.kind is not ContainerKind.INIT:
+            continue  # adds nothing to either side
+        kind = c.kind
+        for res in resources:
+            raw = requests.get(res)
+            r = (
+                (quantity(raw if isinstance(raw, str) else str(raw)) or zero)
+                if raw is not None
+                else zero
+            )
+            if kind is ContainerKind.APP:
+                app_side[res] += r
+            elif kind is ContainerKind.SIDECAR:
+                sidecars[res] += r
+                app_side[res] += r
+                if sidecars[res] > peak[res]:
+                    peak[res] = sidecars[res]
+            elif r + sidecars[res] > peak[res]:
+                peak[res], driver[res] = r + sidecars[res], c
+    overheads = as_dict(pod_spec.get("overhead"))
+    out = {}
+    for res in resources:
+        raw = overheads.get(res)
+        overhead = (quantity(str(raw)) or zero) if raw is not None else zero
+        d = driver[res] if peak[res] > app_side[res] else None
+        total = max(app_side[res], peak[res]) + overhead
+        out[res] = Effective(res, total, app_side[res], peak[res], d, overhead)
+    return out
 
 
-def format_quantity(resource: str, value: Decimal) -> str:
+def format_quantity(resource: str, value: float) -> str:
     """Human form: CPU in cores or millicores, bytes in Ki/Mi/Gi/Ti."""
     if resource == "cpu":
         if value < 1:
-            return f"{int(value * 1000)}m"
-        return f"{value.normalize():f}"
+            return f"{round(value * 1000)}m"
+        return f"{value:g}"
     if resource in ("memory", "ephemeral-storage") or resource.startswith("hugepages-"):
         for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
             if value >= size:
@@ -90,4 +106,4 @@ def format_quantity(resource: str, value: Decimal) -> str:
                 text = f"{scaled:.1f}".rstrip("0").rstrip(".")
                 return f"{text}{unit}"
         return f"{int(value)}"
-    return f"{value.normalize():f}"
+    return f"{value:g}"

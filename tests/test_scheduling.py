@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -112,19 +111,21 @@ def test_effective_request(
     bundle = _pod(init, apps, **spec)
     snap = normalize(bundle, NOW)
     eff = effective_request(snap.containers, bundle.pod["spec"], "cpu")
-    assert eff.total == Decimal(total)
+    assert eff.total == pytest.approx(float(total))
     assert (eff.driver.name if eff.driver else None) == driver
 
 
 @pytest.mark.parametrize(
     ("resource", "value", "text"),
     [
-        ("cpu", Decimal("0.25"), "250m"),
-        ("cpu", Decimal("3"), "3"),
-        ("memory", Decimal(6 * 2**30), "6Gi"),
-        ("memory", Decimal(512 * 2**20), "512Mi"),
-        ("memory", Decimal(int(1.5 * 2**30)), "1.5Gi"),
+        ("cpu", 0.25, "250m"),
+        ("cpu", 0.1 + 0.2, "300m"),
+        ("cpu", 3.0, "3"),
+        ("cpu", 1.5, "1.5"),
+        ("memory", float(6 * 2**30), "6Gi"),
+        ("memory", float(512 * 2**20), "512Mi"),
+        ("memory", 1.5 * 2**30, "1.5Gi"),
     ],
 )
-def test_format_quantity(resource: str, value: Decimal, text: str) -> None:
+def test_format_quantity(resource: str, value: float, text: str) -> None:
     assert format_quantity(resource, value) == text

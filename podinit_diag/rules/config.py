@@ -130,6 +130,8 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
             yield _Missing(c, m.group(2), m.group(4), m.group(1), proof)
         else:
             yield _Missing(c, "ConfigMap" if code == "PI301" else "Secret", m.group(1), "", proof)
+    if "FailedMount" not in snap.event_reasons:
+        return
     seen: set[tuple[str, str, str]] = set()
     for e in reversed(snap.events):
         mm = _mount_config(e)
@@ -165,6 +167,8 @@ def is_config_mount_failure(e: EventView) -> bool:
 
 def _object_drafts(ctx: RuleContext, code: str) -> Iterator[Draft]:
     snap = ctx.snap
+    if code not in ctx.verdict_codes and "FailedMount" not in snap.event_reasons:
+        return
     for m in _missing(ctx, code):
         refs = references(snap, m.kind, m.name)
         subject = ev.who(m.container) if m.container else f"pod {snap.name}"
@@ -240,6 +244,8 @@ def config_key_missing(ctx: RuleContext) -> Iterator[Draft]:
         and fix the key in the object or in the pod template, or mark it ``optional: true``.
     """
     snap = ctx.snap
+    if "PI303" not in ctx.verdict_codes and "FailedMount" not in snap.event_reasons:
+        return
     for m in _missing(ctx, "PI303"):
         refs = references(snap, m.kind, m.name) if not m.name.startswith("(") else []
         subject = ev.who(m.container) if m.container else f"pod {snap.name}"

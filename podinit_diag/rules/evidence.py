@@ -12,6 +12,8 @@ BACKOFF_REASONS = ("BackOff", "Failed")
 
 
 def status(ref: str, value: object) -> Evidence:
+    if isinstance(value, int):  # counts and exit codes: nothing to redact
+        return Evidence("status", ref, quote_value(value))
     return Evidence("status", ref, redact(quote_value(value)))
 
 

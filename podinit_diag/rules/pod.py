@@ -126,7 +126,7 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
         autoscaler make room.
     """
     snap = ctx.snap
-    failure = scheduling_failure(snap)
+    failure = ctx.scheduling
     if failure is None:
         return
     spec = as_dict(snap.pod.get("spec"))
@@ -210,7 +210,7 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
         rule, or add nodes that satisfy it.
     """
     snap = ctx.snap
-    failure = scheduling_failure(snap)
+    failure = ctx.scheduling
     if failure is None:
         return
     parts = [r for r in failure.reasons if _PLACEMENT.search(r.text)]
@@ -263,7 +263,7 @@ def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
         new volumes).
     """
     snap = ctx.snap
-    failure = scheduling_failure(snap)
+    failure = ctx.scheduling
     if failure is None:
         return
     parts = [r for r in failure.reasons if _VOLUME.search(r.text)]
@@ -330,6 +330,9 @@ def scheduling_gated(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
+_MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
+
+
 def _warnings(snap: PodSnapshot, reasons: tuple[str, ...]) -> list[EventView]:
     return [e for e in snap.events if e.type == "Warning" and e.reason in reasons]
 
@@ -358,7 +361,7 @@ def volume_mount_failed(ctx: RuleContext) -> Iterator[Draft]:
         ``kubectl describe pvc``/``volumeattachment`` for the volume named in the message.
     """
     snap = ctx.snap
-    if _running_ready(snap):
+    if not snap.event_reasons & _MOUNT_REASONS or _running_ready(snap):
         return
     events = [
         e
@@ -404,6 +407,8 @@ def sandbox_failed(ctx: RuleContext) -> Iterator[Draft]:
         another node.
     """
     snap = ctx.snap
+    if "FailedCreatePodSandBox" not in snap.event_reasons:
+        return
     if any(c.state == "running" for c in snap.containers):
         return
     events = _warnings(snap, ("FailedCreatePodSandBox",))
@@ -439,8 +444,14 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
         controller replaces the pod; delete evicted pods to clean up.
     """
     snap = ctx.snap
+    if (
+        snap.reason not in ("Evicted", "Preempted")
+        and "DisruptionTarget" not in snap.conditions
+        and not snap.event_reasons & {"Preempted", "Evicted"}
+    ):
+        return
     status = as_dict(snap.pod.get("status"))
-    reason = as_str(status.get("reason"))
+    reason = snap.reason
     proof: list[Evidence] = []
     what = ""
     if reason in ("Evicted", "Preempted"):
@@ -496,8 +507,10 @@ def node_lost(ctx: RuleContext) -> Iterator[Draft]:
         lost node need the node removed or the pod force-deleted before a replacement starts.
     """
     snap = ctx.snap
+    if snap.reason != "NodeLost" and "NodeNotReady" not in snap.event_reasons and not snap.related:
+        return
     proof: list[Evidence] = []
-    if as_str(as_dict(snap.pod.get("status")).get("reason")) == "NodeLost":
+    if snap.reason == "NodeLost":
         proof.append(ev.status("$.status.reason", "NodeLost"))
     proof += [ev.event(e, snap) for e in snap.events if e.reason == "NodeNotReady"][-1:]
     for o in snap.related:
@@ -541,8 +554,7 @@ def deadline_exceeded(ctx: RuleContext) -> Iterator[Draft]:
         ``activeDeadlineSeconds``.
     """
     snap = ctx.snap
-    status = as_dict(snap.pod.get("status"))
-    if as_str(status.get("reason")) != "DeadlineExceeded":
+    if snap.reason != "DeadlineExceeded":
         return
     proof = [ev.status("$.status.reason", "DeadlineExceeded")]
     deadline = as_dict(snap.pod.get("spec")).get("activeDeadlineSeconds")

@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 
-from ..model import ContainerKind, ContainerView, Severity, Stage
+from ..model import ContainerKind, Severity, Stage
 from ..normalize import as_dict, as_list, as_str
-from ..resources import Effective, effective_request, format_quantity
+from ..resources import Effective, effective_requests, format_quantity
 from . import evidence as ev
 from .base import Draft, RuleContext, rule
-from .pod import scheduling_failure
 
-DOMINANCE = Decimal("1.5")
-
-
-def _inits(ctx: RuleContext) -> Iterator[ContainerView]:
-    return (c for c in ctx.snap.containers if c.kind is ContainerKind.INIT)
+DOMINANCE = 1.5
 
 
 @rule("PI901", "init-request-dominates", Severity.INFO, Stage.SPEC)
@@ -41,15 +35,14 @@ def init_request_dominates(ctx: RuleContext) -> Iterator[Draft]:
         reservation or move the heavy step into a Job.
     """
     snap = ctx.snap
-    if not any(c.spec.get("resources") for c in _inits(ctx)):
+    if not any(c.spec.get("resources") for c in ctx.inits):
         return
-    failure = scheduling_failure(snap)
+    failure = ctx.scheduling
     if failure is not None and any(r.text.startswith("Insufficient") for r in failure.reasons):
         return
     spec = as_dict(snap.pod.get("spec"))
     by_container: dict[str, list[tuple[str, Effective]]] = {}
-    for resource in ("cpu", "memory"):
-        eff = effective_request(snap.containers, spec, resource)
+    for resource, eff in effective_requests(snap.containers, spec, ("cpu", "memory")).items():
         if eff.driver is not None and eff.init_peak >= eff.app_side * DOMINANCE:
             by_container.setdefault(eff.driver.name, []).append((resource, eff))
     for items in by_container.values():
@@ -75,6 +68,9 @@ def init_request_dominates(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
+_SIDECAR_ONLY = ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
+
+
 @rule("PI902", "init-unsupported-field", Severity.WARNING, Stage.SPEC)
 def init_unsupported_field(ctx: RuleContext) -> Iterator[Draft]:
     """A regular init container sets a field that only app containers and sidecars support.
@@ -90,12 +86,8 @@ def init_unsupported_field(ctx: RuleContext) -> Iterator[Draft]:
         Remove the fields, or add ``restartPolicy: Always`` to make it a native sidecar if it
         should keep running beside the app.
     """
-    for c in _inits(ctx):
-        fields = [
-            k
-            for k in ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
-            if c.spec.get(k)
-        ]
+    for c in ctx.inits:
+        fields = [k for k in _SIDECAR_ONLY if c.spec.get(k)]
         if not fields:
             continue
         yield Draft(
@@ -124,39 +116,38 @@ def init_volume_unshared(ctx: RuleContext) -> Iterator[Draft]:
         container's mount if the output is not needed.
     """
     snap = ctx.snap
-    volumes = {
-        as_str(as_dict(v).get("name")): as_dict(v)
-        for v in as_list(as_dict(snap.pod.get("spec")).get("volumes"))
-    }
-    scratch = {name for name, v in volumes.items() if "emptyDir" in v}
-    if not scratch:
-        return
-    writers = [
-        c
-        for c in _inits(ctx)
-        if any(as_dict(m).get("readOnly") is not True for m in as_list(c.spec.get("volumeMounts")))
+    # Cheap first: which init containers mount anything read-write at all.
+    candidates = [
+        (c, j, m)
+        for c in ctx.inits
+        for j, m in enumerate(as_list(c.spec.get("volumeMounts")))
+        if isinstance(m, dict) and m.get("readOnly") is not True
     ]
-    if not writers:
+    if not candidates:
         return
+    scratch = {
+        as_str(v.get("name"))
+        for v in as_list(as_dict(snap.pod.get("spec")).get("volumes"))
+        if isinstance(v, dict) and "emptyDir" in v
+    }
     used = {
         as_str(as_dict(m).get("name"))
         for c in snap.containers
         if c.kind is not ContainerKind.INIT
         for m in as_list(c.spec.get("volumeMounts"))
     }
-    for c in writers:
-        for j, m in enumerate(map(as_dict, as_list(c.spec.get("volumeMounts")))):
-            name = as_str(m.get("name"))
-            if m.get("readOnly") is True or name in used or name not in scratch:
-                continue
-            yield Draft(
-                c,
-                f"Init container {c.name} writes emptyDir volume {name} at "
-                f"{as_str(m.get('mountPath'))}, but no app container or sidecar mounts it",
-                (ev.spec(f"{c.spec_ref}.volumeMounts[{j}].name", name),),
-                f"Mount volume {name} in the app container that needs the output, or remove it "
-                f"from init container {c.name}.",
-            )
+    for c, j, m in candidates:
+        name = as_str(m.get("name"))
+        if name not in scratch or name in used:
+            continue
+        yield Draft(
+            c,
+            f"Init container {c.name} writes emptyDir volume {name} at "
+            f"{as_str(m.get('mountPath'))}, but no app container or sidecar mounts it",
+            (ev.spec(f"{c.spec_ref}.volumeMounts[{j}].name", name),),
+            f"Mount volume {name} in the app container that needs the output, or remove it "
+            f"from init container {c.name}.",
+        )
 
 
 _LIMIT_RANGER = re.compile(r"memory limit for init container ([\w.-]+)")
@@ -179,6 +170,8 @@ def init_no_memory_limit(ctx: RuleContext) -> Iterator[Draft]:
         fits its work.
     """
     snap = ctx.snap
+    if not ctx.inits:
+        return
     annotations = as_dict(as_dict(snap.pod.get("metadata")).get("annotations"))
     text = annotations.get("kubernetes.io/limit-ranger")
     if not isinstance(text, str):
@@ -216,7 +209,7 @@ def init_mutable_image(ctx: RuleContext) -> Iterator[Draft]:
     How to fix:
         Pin the image to a version tag, or better a digest (``image@sha256:...``).
     """
-    for c in _inits(ctx):
+    for c in ctx.inits:
         image = ev.image(c)
         if not image or "@" in image:
             continue
