@@ -116,20 +116,23 @@ def init_volume_unshared(ctx: RuleContext) -> Iterator[Draft]:
         container's mount if the output is not needed.
     """
     snap = ctx.snap
-    # Cheap first: which init containers mount anything read-write at all.
-    candidates = [
-        (c, j, m)
-        for c in ctx.inits
-        for j, m in enumerate(as_list(c.spec.get("volumeMounts")))
-        if isinstance(m, dict) and m.get("readOnly") is not True
-    ]
-    if not candidates:
+    if not ctx.inits:
         return
     scratch = {
         as_str(v.get("name"))
         for v in as_list(as_dict(snap.pod.get("spec")).get("volumes"))
         if isinstance(v, dict) and "emptyDir" in v
     }
+    if not scratch:
+        return
+    candidates = [
+        (c, j, m)
+        for c in ctx.inits
+        for j, m in enumerate(as_list(c.spec.get("volumeMounts")))
+        if isinstance(m, dict) and m.get("readOnly") is not True and m.get("name") in scratch
+    ]
+    if not candidates:
+        return
     used = {
         as_str(as_dict(m).get("name"))
         for c in snap.containers
@@ -138,7 +141,7 @@ def init_volume_unshared(ctx: RuleContext) -> Iterator[Draft]:
     }
     for c, j, m in candidates:
         name = as_str(m.get("name"))
-        if name not in scratch or name in used:
+        if name in used:
             continue
         yield Draft(
             c,
