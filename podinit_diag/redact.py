@@ -12,13 +12,14 @@ import re
 MASK = "[REDACTED]"
 
 _PATTERNS = (
+    # Authorization schemes first: `Authorization: Bearer X` must mask X, not only "Bearer".
+    re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{8,})"),
+    re.compile(r"(?i)(\bbasic\s+)([A-Za-z0-9+/=]{8,})"),
     # key=value / key: value pairs whose key names a credential
     re.compile(
         r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
         r"|client[_-]?secret|auth)[\w.-]*\"?\s*[=:]\s*\"?)([^\s\"',;&]+)"
     ),
-    re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{8,})"),
-    re.compile(r"(?i)(\bbasic\s+)([A-Za-z0-9+/=]{8,})"),
     # credentials inside URLs: scheme://user:password@host
     re.compile(r"([a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s@/]+)(@)"),
     re.compile(r"()(\bAKIA[0-9A-Z]{16}\b)"),

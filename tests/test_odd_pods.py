@@ -120,3 +120,159 @@ def test_mutated_pods_never_crash_and_are_deterministic(data: st.DataObject) -> 
             del parent[path[-1]]
     bundle = Bundle(pod=pod)
     assert _render_all(bundle) == _render_all(Bundle(pod=copy.deepcopy(pod)))
+
+
+# Property: pods generated from scratch, with the states, reasons and events the rules read.
+_REASONS = st.sampled_from(
+    [
+        "CrashLoopBackOff",
+        "PodInitializing",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+        "StartError",
+        "OOMKilled",
+        "Error",
+        "Completed",
+        "ContainerStatusUnknown",
+        "",
+    ]
+)
+_MESSAGES = st.sampled_from(
+    [
+        "",
+        'secret "db" not found',
+        "couldn't find key password in Secret shop/db",
+        'configmap "cfg" not found',
+        'Failed to pull image "x": toomanyrequests',
+        'exec: "migrate": executable file not found in $PATH',
+        "container has runAsNonRoot and image will run as root",
+        "password=hunter2 Authorization: Bearer abcdefghijklmnop",
+    ]
+)
+_TIMES = st.one_of(
+    st.none(), st.sampled_from(["2026-11-20T09:00:00Z", "2026-11-20T09:59:30Z", "garbage"])
+)
+
+
+@st.composite
+def _container(draw: st.DrawFn, name: str, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    spec: dict[str, Any] = {"name": name, "image": draw(st.sampled_from(["busybox", "a/b:1"]))}
+    if kind == "sidecar":
+        spec["restartPolicy"] = "Always"
+    if draw(st.booleans()):
+        spec["command"] = draw(
+            st.sampled_from(
+                [["sleep", "3600"], ["sh", "-c", "until nslookup db; do sleep 2; done"], ["x"]]
+            )
+        )
+    if draw(st.booleans()):
+        spec["resources"] = {"requests": {"cpu": draw(st.sampled_from(["100m", "3", "x"]))}}
+    state_kind = draw(st.sampled_from(["waiting", "running", "terminated", None]))
+    state: dict[str, Any] = {}
+    if state_kind == "waiting":
+        state = {"waiting": {"reason": draw(_REASONS), "message": draw(_MESSAGES)}}
+    elif state_kind == "running":
+        state = {"running": {"startedAt": draw(_TIMES)}}
+    elif state_kind == "terminated":
+        state = {
+            "terminated": {
+                "exitCode": draw(st.sampled_from([0, 1, 2, 126, 127, 128, 137, 139, 143])),
+                "reason": draw(_REASONS),
+                "message": draw(_MESSAGES),
+                "finishedAt": draw(_TIMES),
+            }
+        }
+    status = {
+        "name": name,
+        "state": state,
+        "ready": draw(st.booleans()),
+        "started": draw(st.booleans()),
+        "restartCount": draw(st.integers(min_value=0, max_value=50)),
+        "lastState": draw(
+            st.sampled_from(
+                [{}, {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}, {"terminated": {}}]
+            )
+        ),
+    }
+    return spec, status
+
+
+@st.composite
+def _generated_bundle(draw: st.DrawFn) -> Bundle:
+    inits, init_statuses, apps, app_statuses = [], [], [], []
+    for i in range(draw(st.integers(min_value=0, max_value=3))):
+        kind = draw(st.sampled_from(["init", "sidecar"]))
+        spec, status = draw(_container(f"i{i}", kind))
+        inits.append(spec)
+        init_statuses.append(status)
+    for i in range(draw(st.integers(min_value=0, max_value=2))):
+        spec, status = draw(_container(f"a{i}", "app"))
+        apps.append(spec)
+        app_statuses.append(status)
+    names = [c["name"] for c in inits + apps] or ["x"]
+    events = [
+        {
+            "involvedObject": {
+                "kind": "Pod",
+                "name": "p",
+                "fieldPath": f"spec.containers{{{draw(st.sampled_from(names))}}}",
+            },
+            "reason": draw(
+                st.sampled_from(
+                    ["Unhealthy", "Failed", "BackOff", "FailedMount", "FailedScheduling"]
+                )
+            ),
+            "message": draw(
+                st.sampled_from(
+                    [
+                        "Liveness probe failed: HTTP probe failed with statuscode: 500",
+                        'Failed to pull image "x": not found',
+                        'MountVolume.SetUp failed for volume "v" : configmap "c" not found',
+                        "0/3 nodes are available: 3 Insufficient cpu.",
+                    ]
+                )
+            ),
+            "type": "Warning",
+            "count": draw(st.integers(min_value=1, max_value=5)),
+            "lastTimestamp": draw(_TIMES),
+        }
+        for _ in range(draw(st.integers(min_value=0, max_value=4)))
+    ]
+    pod = {
+        "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "ns", "uid": "u"},
+        "spec": {
+            "initContainers": inits,
+            "containers": apps,
+            "restartPolicy": draw(st.sampled_from(["Always", "Never", "OnFailure"])),
+        },
+        "status": {
+            "phase": draw(st.sampled_from(["Pending", "Running", "Failed", "Succeeded"])),
+            "reason": draw(st.sampled_from([None, "Evicted", "DeadlineExceeded", "NodeLost"])),
+            "conditions": draw(
+                st.sampled_from(
+                    [
+                        [],
+                        [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}],
+                        [{"type": "Initialized", "status": "True"}],
+                    ]
+                )
+            ),
+            "initContainerStatuses": init_statuses,
+            "containerStatuses": app_statuses,
+        },
+    }
+    return Bundle(pod=pod, events=tuple(events))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bundle=_generated_bundle())
+def test_generated_pods_never_crash_and_are_deterministic(bundle: Bundle) -> None:
+    first = _render_all(bundle)
+    assert first == _render_all(copy.deepcopy(bundle))
+    for text in first:
+        assert "hunter2" not in text and "abcdefghijklmnop" not in text  # always redacted

@@ -123,6 +123,7 @@ def test_exit_codes_read_with_reason() -> None:
         "Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJlLXZhbHVl",
         "aws key AKIAIOSFODNN7EXAMPLE used",
         'api_key: "abcd1234efgh"',
+        "password=hunter2secret Authorization: Bearer c2lnbmF0dXJlLXZhbHVl",
     ],
 )
 def test_redaction(line: str) -> None:
