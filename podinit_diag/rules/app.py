@@ -49,9 +49,7 @@ def _shared_init_output(
 
 def _crash_draft(v: Verdict, snap: PodSnapshot, headline: str, fix: str) -> Draft:
     c = v.container
-    proof = list(ev.failure(c, snap, v.termination, v.log_hit)) + ev.message(
-        v.message_ref, v.message
-    )
+    proof = ev.failure(v, snap)
     shared = _shared_init_output(c, snap)
     implicated = ""
     if shared:
@@ -116,7 +114,7 @@ def app_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI502"):
         c = v.container
         limit = as_str(as_dict(as_dict(c.spec.get("resources")).get("limits")).get("memory"))
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit))
+        proof = ev.failure(v, snap)
         if limit:
             proof.append(ev.spec(f"{c.spec_ref}.resources.limits.memory", limit))
         yield Draft(
@@ -224,9 +222,7 @@ def app_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI505"):
         c = v.container
         what = v.log_hit.text if v.log_hit and v.log_hit.category else v.message
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit)) + ev.message(
-            v.message_ref, v.message
-        )
+        proof = ev.failure(v, snap)
         for key in ("command", "args"):
             if c.spec.get(key):
                 proof.append(ev.spec(f"{c.spec_ref}.{key}", c.spec.get(key)))
@@ -264,9 +260,7 @@ def app_start_failed(ctx: RuleContext) -> Iterator[Draft]:
             c.reason if c.state == "waiting" else (v.termination.reason if v.termination else "")
         )
         what = v.message or (v.log_hit.text if v.log_hit else "")
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit)) + ev.message(
-            v.message_ref, v.message
-        )
+        proof = ev.failure(v, snap)
         yield Draft(
             c,
             f"Container {c.name} could not be started ({reason}): {ev.short(what)}",

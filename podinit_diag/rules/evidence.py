@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..analysis import Verdict
 from ..exitcodes import describe
 from ..kubetime import human_duration
 from ..logscan import Hit
@@ -60,15 +61,15 @@ def latest_event(c: ContainerView, snap: PodSnapshot, reasons: tuple[str, ...]) 
     return []
 
 
-def failure(
-    c: ContainerView, snap: PodSnapshot, t: Termination | None, hit: Hit | None
-) -> tuple[Evidence, ...]:
-    """The usual evidence for a failed run: state, restarts, exit, back-off event, log line."""
-    out = waiting(c) + restarts(c) + (termination(t) if t else [])
+def failure(v: Verdict, snap: PodSnapshot) -> list[Evidence]:
+    """The usual evidence for a failed run: state, restarts, exit, back-off event, the log
+    line, and the runtime's own message when it explains the failure."""
+    c = v.container
+    out = waiting(c) + restarts(c) + (termination(v.termination) if v.termination else [])
     out += latest_event(c, snap, BACKOFF_REASONS)
-    if hit is not None:
-        out.append(log(hit))
-    return tuple(out)
+    if v.log_hit is not None:
+        out.append(log(v.log_hit))
+    return out + message(v.message_ref, v.message)
 
 
 def restarts_phrase(c: ContainerView) -> str:

@@ -49,7 +49,7 @@ def init_crashloop(ctx: RuleContext) -> Iterator[Draft]:
             c,
             f"Init container {c.name} {looping}: {ev.exit_phrase(v.termination)}, "
             f"{ev.restarts_phrase(c)}",
-            ev.failure(c, snap, v.termination, v.log_hit),
+            tuple(ev.failure(v, snap)),
             f"Read why the last run failed with "
             f"`{ev.logs_command(snap, c, c.state != 'terminated')}` and fix init container "
             f"{c.name} in {ev.owner_phrase(snap)}; the app containers start only after it "
@@ -81,8 +81,7 @@ def init_failed(ctx: RuleContext) -> Iterator[Draft]:
             c,
             f"Init container {c.name} failed with {ev.exit_phrase(v.termination)}; "
             f"restartPolicy is Never, so pod {snap.name} will not retry it",
-            ev.failure(c, snap, v.termination, v.log_hit)
-            + (ev.spec("$.spec.restartPolicy", snap.restart_policy),),
+            tuple(ev.failure(v, snap)) + (ev.spec("$.spec.restartPolicy", snap.restart_policy),),
             f"Read the output with `{ev.logs_command(snap, c, False)}`, fix init container "
             f"{c.name} in {ev.owner_phrase(snap)} and run it again.",
         )
@@ -110,7 +109,7 @@ def init_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI103"):
         c = v.container
         limit = as_str(as_dict(as_dict(c.spec.get("resources")).get("limits")).get("memory"))
-        proof = list(ev.failure(c, snap, v.termination, v.log_hit))
+        proof = ev.failure(v, snap)
         if limit:
             proof.append(ev.spec(f"{c.spec_ref}.resources.limits.memory", limit))
         where = f"its memory limit {limit}" if limit else "memory (it has no memory limit)"
@@ -289,7 +288,7 @@ def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
             proof += [ev.log(v.log_hit)] if v.log_hit else []
         else:
             state = f"fails ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
-            proof = list(ev.failure(c, snap, v.termination, v.log_hit))
+            proof = ev.failure(v, snap)
         proof += list(dep.evidence) + _command_evidence(c)
         yield Draft(
             c,
@@ -412,7 +411,7 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
             proof += [ev.log(hit)] if hit else []
         else:
             state = f"fails with {ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)}"
-            proof = list(ev.failure(c, snap, v.termination, hit))
+            proof = ev.failure(v, snap)
         proof += _command_evidence(c)
         yield Draft(
             c,
@@ -446,11 +445,9 @@ def _network_fix(target: Target | None, snap: PodSnapshot, c: ContainerView) -> 
 def _start_or_exit_proof(
     v: Verdict, snap: PodSnapshot, prefer_log: bool
 ) -> tuple[list[Evidence], str]:
-    """Evidence of a failed run plus the runtime's start error, and the words to quote:
-    the program's own log line first for exits, the runtime's message first for starts."""
-    proof = list(ev.failure(v.container, snap, v.termination, v.log_hit))
-    if v.message_ref:
-        proof.append(ev.status(v.message_ref, v.message))
+    """Evidence of a failed run, and the words to quote: the program's own log line first
+    for exits, the runtime's message first for starts."""
+    proof = ev.failure(v, snap)
     log = v.log_hit.text if v.log_hit else ""
     first, second = (log, v.message) if prefer_log else (v.message, log)
     return proof, first or second or ev.exit_phrase(v.termination)

@@ -54,7 +54,7 @@ def sidecar_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         t = v.termination
         blocks = "" if c.started else "; it blocks the init containers declared after it"
         what = ev.exit_phrase(t) if t else (v.message or c.reason or "failing")
-        proof = list(ev.failure(c, snap, t, v.log_hit)) + ev.message(v.message_ref, v.message)
+        proof = ev.failure(v, snap)
         yield Draft(
             c,
             f"Sidecar {c.name} keeps failing: {what}, {ev.restarts_phrase(c)}{blocks}",
