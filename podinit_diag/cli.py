@@ -8,8 +8,10 @@ import argparse
 import json
 import os
 import sys
+import urllib.request
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 from . import __version__
@@ -52,8 +54,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="pod JSON/YAML, v1 List/PodList, or bundle directory (repeatable)",
     )
-    p.add_argument("-n", "--namespace", help="only pods in this namespace")
+    p.add_argument("-n", "--namespace", help="namespace (default: the context's, else default)")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="pods of every namespace")
+    p.add_argument("--context", help="kubeconfig context to use")
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG, ~/.kube/config)")
+    p.add_argument(
+        "--request-timeout",
+        default="5s",
+        metavar="DURATION",
+        help="timeout of each request to the API server (5s)",
+    )
+    p.add_argument(
+        "--save", metavar="DIR", help="write what was fetched as a bundle that --from reads"
+    )
     p.add_argument("-o", "--output", choices=("table", "json", "markdown"), default="table")
     p.add_argument(
         "--fail-on",
@@ -111,13 +124,16 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             json.dumps(rule_dict(r), indent=2) + "\n" if args.output == "json" else explain(r)
         )
         return EXIT_OK
-    if not args.sources:
-        raise UsageError(
-            "live cluster diagnosis is not available in this version; "
-            "diagnose saved data with --from PATH"
-        )
     config = _config(args)
     now = _now(args.now)
+    if not args.sources:
+        reports = _live(args, config)
+        out.write(_render(reports, args.output, _colour(out)))
+        return _exit_code(reports, args.fail_on)
+    if args.save:
+        raise UsageError(
+            "--save writes what was fetched from a cluster; it does not go with --from"
+        )
     reports = [
         diagnose(b, config, now)
         for src in args.sources
@@ -128,6 +144,47 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise InputError("no pod in the input matches " + _selection(args))
     out.write(_render(reports, args.output, _colour(out)))
     return _exit_code(reports, args.fail_on)
+
+
+_POD_PREFIXES = ("pod/", "pods/", "po/")
+
+
+def _live(args: argparse.Namespace, config: Config) -> list[Report]:
+    """Diagnose pods of a live cluster (the CLI's default mode)."""
+    if not args.targets:
+        raise UsageError("give a pod name to diagnose, or --from PATH for saved data")
+    names = []
+    for t in args.targets:
+        if "/" in t and not t.startswith(_POD_PREFIXES):
+            raise UsageError(f"{t}: only pods can be diagnosed in this version (POD or pod/NAME)")
+        names.append(t.split("/", 1)[1] if "/" in t else t)
+    from .fetch import fetch_bundle, save_bundle
+    from .live import Cluster, Settings
+
+    try:
+        timeout = parse_duration(args.request_timeout).total_seconds()
+    except ValueError as exc:
+        raise UsageError(f"--request-timeout: {exc}") from None
+    proxies = urllib.request.getproxies()
+    cluster = Cluster(
+        Settings(
+            kubeconfig=args.kubeconfig,
+            context=args.context,
+            timeout=timeout,
+            proxy=proxies.get("https"),
+            no_proxy=proxies.get("no"),
+        )
+    )
+    namespace = args.namespace or cluster.namespace
+    reports = []
+    for name in names:
+        bundle = fetch_bundle(cluster, namespace, name, config)
+        if args.save:
+            target = Path(args.save) if len(names) == 1 else Path(args.save) / f"{namespace}_{name}"
+            save_bundle(bundle, target)
+            print(f"initdoctor: saved bundle to {target}", file=sys.stderr)
+        reports.append(diagnose(bundle, config))
+    return reports
 
 
 def _config(args: argparse.Namespace) -> Config:

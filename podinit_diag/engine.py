@@ -40,7 +40,7 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
         source=snap.source,
         timeline=init_timeline(snap),
         findings=findings,
-        errors=errors,
+        errors=snap.notes + errors,
     )
 
 

@@ -85,6 +85,7 @@ class Bundle:
     related: tuple[Json, ...] = ()
     captured_at: datetime | None = None
     source: str = ""
+    notes: tuple[str, ...] = ()  # what could not be fetched or verified, for the report
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,7 @@ class PodSnapshot:
     now: datetime
     pod: Json
     source: str
+    notes: tuple[str, ...] = ()
 
     @property
     def init_containers(self) -> tuple[ContainerView, ...]:

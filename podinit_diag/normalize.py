@@ -92,6 +92,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         now=now,
         pod=pod,
         source=bundle.source,
+        notes=bundle.notes,
     )
 
 

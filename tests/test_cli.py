@@ -188,7 +188,9 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:
         ["--from", str(EXAMPLE), "--now", "tomorrow"],
         ["--explain", "PI000"],
         ["--bogus"],
-        ["web-7f9c"],  # live diagnosis arrives with the cluster path
+        ["web-7f9c", "--kubeconfig", "/nonexistent/kubeconfig"],
+        ["deploy/web", "--kubeconfig", "/nonexistent/kubeconfig"],  # workloads: a later version
+        ["--from", str(EXAMPLE), "--save", "/tmp/x"],
         ["--from", str(EXAMPLE), "-n", "nope"],
     ],
 )

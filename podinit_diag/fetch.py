@@ -1,0 +1,183 @@
+"""Assemble a :class:`Bundle` for one pod from a live cluster, with as few requests as possible.
+
+GET the pod, LIST its events, then ask only for what the first-pass findings need: the
+log tails of the containers in trouble (the previous instance for restarted ones) and
+the Services/EndpointSlices an init container waits on. A typical pod costs 3-5 GETs.
+Optional objects that cannot be read become notes in the report, never a failure.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .analysis import classify_containers
+from .dependency import wait_targets
+from .kubetime import format_time
+from .live import Cluster, ClusterError, Forbidden, NotFound
+from .logscan import service_of
+from .model import Bundle, ContainerKind, Json
+from .normalize import normalize
+from .redact import MASK, redact
+from .rules import Config
+
+LOG_TAIL_LINES = 200
+_NO_LOGS = frozenset({"PI201", "PI202", "PI203", "PI204", "PI205", "PI206", "PI207"})
+
+
+def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) -> Bundle:
+    ns, pod_name = quote(namespace, safe=""), quote(name, safe="")
+    try:
+        pod = cluster.get(f"/api/v1/namespaces/{ns}/pods/{pod_name}")
+    except NotFound:
+        raise NotFound(_missing_pod_message(cluster, namespace, name)) from None
+    # Whole seconds: meta.json stores them, and a saved bundle must re-diagnose identically.
+    now = datetime.now(UTC).replace(microsecond=0)
+    notes: list[str] = []
+    uid = str((pod.get("metadata") or {}).get("uid") or "")
+    selector = f"involvedObject.uid={uid}" if uid else f"involvedObject.name={name}"
+    try:
+        events = tuple(cluster.list_all(f"/api/v1/namespaces/{ns}/events", fieldSelector=selector))
+    except (Forbidden, ClusterError) as exc:
+        events = ()
+        notes.append(f"could not read events: {exc}")
+    first = normalize(Bundle(pod=pod, events=events, captured_at=now), now)
+    logs = _logs(cluster, first, config, ns, pod_name, notes)
+    related = _related(cluster, first, notes)
+    return Bundle(
+        pod=pod,
+        events=events,
+        logs=logs,
+        related=tuple(related),
+        captured_at=now,
+        source=f"{cluster.server}/api/v1/namespaces/{namespace}/pods/{name}",
+        notes=tuple(notes),
+    )
+
+
+def _logs(
+    cluster: Cluster, snap: Any, config: Config, ns: str, pod: str, notes: list[str]
+) -> dict[str, bytes]:
+    """Log tails of the containers the first pass found in trouble."""
+    logs: dict[str, bytes] = {}
+    for v in classify_containers(snap, config):
+        c = v.container
+        if v.code in _NO_LOGS or (c.state == "waiting" and c.restart_count == 0):
+            continue  # never ran: there is no log to read
+        wanted = []
+        if c.restart_count > 0 or (c.state == "waiting" and c.last_terminated):
+            wanted.append(True)
+        if c.state in ("running", "terminated"):
+            wanted.append(False)
+        for previous in wanted:
+            try:
+                logs[f"{c.name}{'.previous' if previous else ''}.log"] = cluster.get_text(
+                    f"/api/v1/namespaces/{ns}/pods/{pod}/log",
+                    container=c.name,
+                    previous=previous,
+                    tailLines=LOG_TAIL_LINES,
+                )
+            except ClusterError as exc:
+                notes.append(
+                    f"could not read {'previous ' if previous else ''}log of {c.name}: {exc}"
+                )
+    return logs
+
+
+def _related(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
+    """Services and EndpointSlices that init containers wait on (PI107)."""
+    out: list[Json] = []
+    seen_ns: set[str] = set()
+    for c in snap.containers:
+        if c.kind is not ContainerKind.INIT or c.completed or c.status is None:
+            continue
+        for host, _ in wait_targets(c):
+            svc = service_of(host, snap.namespace)
+            if svc is None:
+                continue
+            name, ns = svc
+            try:
+                if ns not in seen_ns:
+                    seen_ns.add(ns)
+                    out += _kind(
+                        "Service", cluster.list_all(f"/api/v1/namespaces/{quote(ns)}/services")
+                    )
+                out += _kind(
+                    "EndpointSlice",
+                    cluster.list_all(
+                        f"/apis/discovery.k8s.io/v1/namespaces/{quote(ns)}/endpointslices",
+                        labelSelector=f"kubernetes.io/service-name={name}",
+                    ),
+                )
+            except ClusterError as exc:
+                notes.append(f"could not verify Service {ns}/{name}: {exc}")
+    return out
+
+
+def _kind(kind: str, items: list[dict[str, Any]]) -> list[Json]:
+    # Lists omit each item's kind; the rules need it to tell objects apart.
+    return [{**i, "kind": kind} for i in items]
+
+
+def _missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
+    try:
+        cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}")
+    except NotFound:
+        return f'namespace "{namespace}" not found'
+    except ClusterError:
+        pass
+    try:
+        pods = cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", limit=500)
+        names = [str((p.get("metadata") or {}).get("name")) for p in pods.get("items") or []]
+    except ClusterError:
+        names = []
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return f'pod "{name}" not found in namespace "{namespace}"{hint}'
+
+
+def save_bundle(bundle: Bundle, directory: str | Path) -> Path:
+    """Write a bundle in the format ``--from`` reads (DESIGN.md §3)."""
+    d = Path(directory)
+    (d / "logs").mkdir(parents=True, exist_ok=True)
+    pod = _redact_env(bundle.pod)
+    (d / "pod.json").write_text(json.dumps(pod, indent=2) + "\n", encoding="utf-8")
+    events = {"apiVersion": "v1", "kind": "List", "items": list(bundle.events), "metadata": {}}
+    (d / "events.json").write_text(json.dumps(events, indent=2) + "\n", encoding="utf-8")
+    related = {"apiVersion": "v1", "kind": "List", "items": list(bundle.related), "metadata": {}}
+    (d / "related.json").write_text(json.dumps(related, indent=2) + "\n", encoding="utf-8")
+    for filename, data in bundle.logs.items():
+        text = data.decode("utf-8", errors="replace")
+        (d / "logs" / filename).write_text(
+            "".join(redact(line) for line in text.splitlines(keepends=True)), encoding="utf-8"
+        )
+    meta = {
+        "captured_at": format_time(bundle.captured_at or datetime.now(UTC)),
+        "source": bundle.source,
+    }
+    (d / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return d
+
+
+_SECRET_NAME = re.compile(r"(?i)pass|secret|token|key|credential|auth")
+
+
+def _redact_env(pod: Json) -> Json:
+    """A copy of the pod whose literal env values with credential-like names are masked: a
+    saved bundle travels to tickets. (``valueFrom`` references hold no value and stay.)"""
+    copy = json.loads(json.dumps(pod))
+    spec = copy.get("spec") if isinstance(copy, dict) else None
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        for c in (spec or {}).get(key) or []:
+            for e in (c.get("env") or []) if isinstance(c, dict) else []:
+                if isinstance(e, dict) and isinstance(e.get("value"), str):
+                    if _SECRET_NAME.search(str(e.get("name"))):
+                        e["value"] = MASK
+                    else:
+                        e["value"] = redact(e["value"])
+    return copy  # type: ignore[no-any-return]
