@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     config = _config(args)
     now = _now(args.now)
     if not args.sources:
-        reports = _live(args, config)
+        reports = _live(args, config, now)
         out.write(_render(reports, args.output, _colour(out)))
         return _exit_code(reports, args.fail_on)
     if args.save:
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 _POD_PREFIXES = ("pod/", "pods/", "po/")
 
 
-def _live(args: argparse.Namespace, config: Config) -> list[Report]:
+def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> list[Report]:
     """Diagnose pods of a live cluster (the CLI's default mode)."""
     if not args.targets:
         raise UsageError("give a pod name to diagnose, or --from PATH for saved data")
@@ -183,7 +183,7 @@ def _live(args: argparse.Namespace, config: Config) -> list[Report]:
             target = Path(args.save) if len(names) == 1 else Path(args.save) / f"{namespace}_{name}"
             save_bundle(bundle, target)
             print(f"initdoctor: saved bundle to {target}", file=sys.stderr)
-        reports.append(diagnose(bundle, config))
+        reports.append(diagnose(bundle, config, now))
     return reports
 
 

@@ -104,19 +104,33 @@ def _related(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
             try:
                 if ns not in seen_ns:
                     seen_ns.add(ns)
-                    out += _kind(
-                        "Service", cluster.list_all(f"/api/v1/namespaces/{quote(ns)}/services")
-                    )
-                out += _kind(
-                    "EndpointSlice",
-                    cluster.list_all(
-                        f"/apis/discovery.k8s.io/v1/namespaces/{quote(ns)}/endpointslices",
-                        labelSelector=f"kubernetes.io/service-name={name}",
-                    ),
+                    services = cluster.list_all(f"/api/v1/namespaces/{quote(ns)}/services")
+                    out += _kind("Service", services)
+                    if not any(_name(s) == name for s in services):
+                        out += _elsewhere(cluster, name, notes)
+                slices = cluster.list_all(
+                    f"/apis/discovery.k8s.io/v1/namespaces/{quote(ns)}/endpointslices",
+                    labelSelector=f"kubernetes.io/service-name={name}",
                 )
+                out += _kind("EndpointSlice", slices)
             except ClusterError as exc:
                 notes.append(f"could not verify Service {ns}/{name}: {exc}")
     return out
+
+
+def _elsewhere(cluster: Cluster, name: str, notes: list[str]) -> list[Json]:
+    """Services of that name in other namespaces: a short name used across namespaces is the
+    classic mistake, and saying where the Service is makes the fix obvious. One request."""
+    try:
+        found = cluster.list_all("/api/v1/services", fieldSelector=f"metadata.name={name}")
+    except ClusterError as exc:
+        notes.append(f"could not look for Service {name} in other namespaces: {exc}")
+        return []
+    return _kind("Service", found)
+
+
+def _name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
 
 
 def _kind(kind: str, items: list[dict[str, Any]]) -> list[Json]:

@@ -1,0 +1,1125 @@
+"""A small, read-only Kubernetes API server over bundles (DESIGN.md §8).
+
+No real kube-apiserver can run where this project is developed and tested, so this module
+serves captured bundles (:func:`podinit_diag.load.load_path`) over the real Kubernetes REST
+API, well enough for the official ``kubernetes`` Python client and the real ``kubectl``
+binary to talk to it:
+
+* discovery (``/version``, ``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>/<version>``),
+* namespaces, pods (one, per namespace, across namespaces; ``limit``/``continue``,
+  ``labelSelector``, ``fieldSelector``), a pod's ``log`` (``container``, ``previous``,
+  ``tailLines``), events (``fieldSelector``),
+* the related objects of ``related.json``: Services, Endpoints, EndpointSlices, ConfigMaps,
+  Secrets (metadata and type only: values are never served), nodes, PVCs/PVs and the owner
+  workloads (ReplicaSets, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs),
+* ``meta.k8s.io/v1`` ``Table`` responses when asked for (``kubectl get`` prints those),
+* apiserver-style ``Status`` bodies for 400/401/403/404/405/410.
+
+It is **read-only** (every method but GET is answered 405), listens on **loopback only**
+(127.0.0.1, an ephemeral port), speaks TLS with a CA and server certificate generated at
+start, and requires a bearer token. It exists for tests (the live path is tested against it
+with real clients, no mocks), for ``initdoctor --demo`` (the whole live path against built-in
+scenarios) and for ``initdoctor --serve`` (browse a captured incident offline with kubectl).
+It is not a Kubernetes implementation: there is no watch, no write, no RBAC beyond
+``forbidden_namespaces``, and resource versions never change.
+
+Example::
+
+    with ApiServer(load_path("bundles/")) as srv:
+        srv.write_kubeconfig("/tmp/kubeconfig", namespace="orders")
+        # kubectl --kubeconfig /tmp/kubeconfig get pods
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hmac
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shutil
+import ssl
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+from .kubetime import parse_time, translate_timestamp_since
+from .model import Bundle
+from .status import pod_status
+
+__all__ = ["USER", "ApiError", "ApiServer", "TestApiServer"]
+
+Json = dict[str, Any]
+
+# The identity the bearer token stands for; it appears in 403 messages like the real one.
+USER = "system:serviceaccount:test:initdoctor"
+SERVER_VERSION = {
+    "major": "1",
+    "minor": "34",
+    "gitVersion": "v1.34.0-initdoctor",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z",
+    "goVersion": "go1.24.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+# Paths real clusters serve to anonymous users (system:public-info-viewer).
+PUBLIC_PATHS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
+MAX_DISCARDED_BODY = 1024 * 1024
+MAX_CONTINUE_TOKENS = 10_000  # issued tokens are remembered; the oldest expire (410) first
+EXPIRED_MESSAGE = (
+    "The provided continue parameter is too old to display a consistent list result. You can"
+    " start a new list without the continue parameter, or use the continue token in this"
+    " response to retrieve the remainder of the results. Continuing with the provided token"
+    " results in an inconsistent list - objects that were created, modified, or deleted"
+    " between the time the first chunk was returned and now may show up in the list."
+)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One served resource type, as discovery describes it."""
+
+    group: str  # "" for the core group
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    # field selectors the real apiserver accepts beyond metadata.name/metadata.namespace
+    fields: tuple[str, ...] = ()
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``pods`` or ``deployments.apps``: how apiserver messages name a resource."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+_EVENT_FIELDS = (
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+)
+RESOURCES: tuple[Resource, ...] = (
+    Resource("", "v1", "namespaces", "Namespace", False, ("ns",), ("status.phase",)),
+    Resource(
+        "",
+        "v1",
+        "pods",
+        "Pod",
+        True,
+        ("po",),
+        (
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ),
+    ),
+    Resource("", "v1", "events", "Event", True, ("ev",), _EVENT_FIELDS),
+    Resource("", "v1", "services", "Service", True, ("svc",)),
+    Resource("", "v1", "endpoints", "Endpoints", True, ("ep",)),
+    Resource("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
+    Resource("", "v1", "secrets", "Secret", True, (), ("type",)),
+    Resource("", "v1", "nodes", "Node", False, ("no",), ("spec.unschedulable",)),
+    Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",)),
+    Resource("", "v1", "persistentvolumes", "PersistentVolume", False, ("pv",)),
+    Resource("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",)),
+    Resource("apps", "v1", "deployments", "Deployment", True, ("deploy",)),
+    Resource("apps", "v1", "statefulsets", "StatefulSet", True, ("sts",)),
+    Resource("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",)),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    Resource("batch", "v1", "jobs", "Job", True),
+    Resource("batch", "v1", "cronjobs", "CronJob", True, ("cj",)),
+    Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", False, ("sc",)),
+    Resource("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False),
+)
+_BY_PATH: dict[tuple[str, str], Resource] = {(r.group_version, r.plural): r for r in RESOURCES}
+_BY_KIND: dict[str, Resource] = {r.kind: r for r in RESOURCES}
+GROUP_VERSIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(r.group_version for r in RESOURCES if r.group)
+)
+_CATEGORY_ALL = frozenset(
+    {"pods", "services", "replicasets", "deployments", "statefulsets", "daemonsets", "jobs"}
+    | {"cronjobs"}
+)
+
+
+class ApiError(Exception):
+    """An error answered as an apiserver ``Status`` body."""
+
+    def __init__(
+        self, code: int, reason: str, message: str, details: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = dict(details or {})
+
+    def status(self) -> Json:
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "details": self.details,
+            "code": self.code,
+        }
+
+
+def _not_found(resource: Resource | None = None, name: str = "") -> ApiError:
+    if resource is None:
+        return ApiError(404, "NotFound", "the server could not find the requested resource")
+    return ApiError(
+        404,
+        "NotFound",
+        f'{resource.group_resource} "{name}" not found',
+        {"name": name, "group": resource.group, "kind": resource.plural},
+    )
+
+
+def _bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+# --- query parameters ------------------------------------------------------------------------
+
+
+def parse_bool(value: str) -> bool:
+    """Go's ``strconv.ParseBool``, which the apiserver uses for boolean query parameters."""
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise _bad_request(f'strconv.ParseBool: parsing "{value}": invalid syntax')
+
+
+def _parse_int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise _bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+
+
+Requirement = Callable[[Mapping[str, str]], bool]
+_LABEL_KEY = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_SET_TERM = re.compile(r"^(\S+)\s+(in|notin)\s*\((.*)\)$")
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split a selector on commas that are not inside ``( )`` (``a in (x,y),b`` is 2 terms)."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def parse_label_selector(text: str) -> list[Requirement]:
+    """Parse a label selector (``a=b``, ``a!=b``, ``a in (x,y)``, ``a notin (x)``, ``a``,
+    ``!a``; comma means AND) into predicates; a malformed one raises a 400 ``ApiError``."""
+    if not text.strip():
+        return []
+    reqs: list[Requirement] = []
+    for term in _split_top_level(text):
+        reqs.append(_label_requirement(term, text))
+    return reqs
+
+
+def _label_requirement(term: str, whole: str) -> Requirement:
+    def bad(why: str) -> ApiError:
+        return _bad_request(f"unable to parse requirement: {why} in selector {whole!r}")
+
+    def key_ok(key: str) -> str:
+        if not _LABEL_KEY.match(key) or len(key.rsplit("/", 1)[-1]) > 63:
+            raise bad(f"invalid label key {key!r}")
+        return key
+
+    def value_ok(value: str) -> str:
+        if not _LABEL_VALUE.match(value) or len(value) > 63:
+            raise bad(f"invalid label value {value!r}")
+        return value
+
+    if not term:
+        raise bad("found ',', expected: identifier")
+    set_match = _SET_TERM.match(term)
+    if set_match:
+        key = key_ok(set_match.group(1))
+        values = frozenset(value_ok(v.strip()) for v in set_match.group(3).split(","))
+        if set_match.group(2) == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    if term.startswith("!"):
+        key = key_ok(term[1:].strip())
+        return lambda labels: key not in labels
+    for op in ("!=", "==", "="):
+        if op in term:
+            raw_key, _, raw_value = term.partition(op)
+            key = key_ok(raw_key.strip())
+            value = value_ok(raw_value.strip())
+            if op == "!=":
+                return lambda labels: labels.get(key) != value
+            return lambda labels: labels.get(key) == value
+    if any(c in term for c in "<>()! "):
+        raise bad(f"unsupported term {term!r}")
+    key = key_ok(term)
+    return lambda labels: key in labels
+
+
+def _field_value(obj: Mapping[str, Any], path: str) -> str:
+    """The string a field selector compares against; a missing field compares as ``""``."""
+    if path == "source":  # events: the apiserver maps "source" to source.component
+        path = "source.component"
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_field_selector(text: str, resource: Resource) -> list[Callable[[Json], bool]]:
+    """Parse ``a=b,c!=d`` for ``resource``; unknown fields are a 400 like the real server."""
+    if not text.strip():
+        return []
+    allowed = {"metadata.name", "metadata.namespace", *resource.fields}
+    preds: list[Callable[[Json], bool]] = []
+    for term in text.split(","):
+        term = term.strip()
+        for op in ("!=", "==", "="):
+            if op in term:
+                field_name, _, value = term.partition(op)
+                field_name = field_name.strip()
+                break
+        else:
+            raise _bad_request(f"invalid selector: '{text}'; can't understand '{term}'")
+        if field_name not in allowed:
+            raise _bad_request(
+                f'"{field_name}" is not a known field selector: only "metadata.name", '
+                f'"metadata.namespace"'
+                if not resource.fields
+                else f"field label not supported: {field_name}"
+            )
+        negate = op == "!="
+        preds.append(_field_predicate(field_name, value, negate))
+    return preds
+
+
+def _field_predicate(field_name: str, value: str, negate: bool) -> Callable[[Json], bool]:
+    return lambda obj: (_field_value(obj, field_name) == value) != negate
+
+
+# --- the object store ------------------------------------------------------------------------
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return _sub(obj, "metadata")
+
+
+def _sub(obj: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """``obj[key]`` if it is an object, else ``{}``: bundle JSON is read defensively."""
+    value = obj.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def _copy(obj: Mapping[str, Any]) -> Json:
+    """A private deep copy: served objects are adjusted and must not alias the bundles'."""
+    return {k: copy.deepcopy(v) for k, v in obj.items()}
+
+
+class Store:
+    """Every object of the bundles, by resource, sorted like etcd keys (namespace, name).
+
+    Built once; read concurrently without locks because it is never modified afterwards.
+    """
+
+    def __init__(self, bundles: Sequence[Bundle]) -> None:
+        self.objects: dict[str, list[Json]] = {r.plural: [] for r in RESOURCES}
+        self.logs: dict[tuple[str, str], Mapping[str, bytes]] = {}
+        seen: set[tuple[str, str, str]] = set()
+        max_rv = 1
+
+        def add(resource: Resource, obj: Json) -> None:
+            nonlocal max_rv
+            meta = obj.setdefault("metadata", {})
+            if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+                return
+            key = (resource.plural, str(meta.get("namespace", "")), meta["name"])
+            if key in seen:  # the same Node often appears in several bundles: first one wins
+                return
+            seen.add(key)
+            obj.setdefault("kind", resource.kind)
+            obj.setdefault("apiVersion", resource.group_version)
+            rv = str(meta.get("resourceVersion", ""))
+            if rv.isdigit():
+                max_rv = max(max_rv, int(rv))
+            self.objects[resource.plural].append(obj)
+
+        for bundle in bundles:
+            pod = _copy(bundle.pod)
+            if not isinstance(pod.get("metadata"), dict):
+                pod["metadata"] = {}
+            pod_meta = pod["metadata"]
+            pod_ns = str(pod_meta.get("namespace") or "default")
+            pod_meta["namespace"] = pod_ns
+            add(_BY_KIND["Pod"], pod)
+            self.logs[(pod_ns, str(pod_meta.get("name", "")))] = bundle.logs
+            for i, event in enumerate(bundle.events):
+                ev = _copy(event)
+                ev_meta = ev.setdefault("metadata", {})
+                if isinstance(ev_meta, dict):
+                    ev_meta.setdefault("namespace", pod_ns)
+                    ev_meta.setdefault("name", f"{pod_meta.get('name')}.{i:016x}")
+                add(_BY_KIND["Event"], ev)
+            for related in bundle.related:
+                resource = _BY_KIND.get(str(related.get("kind")))
+                if resource is None or resource.plural == "pods":
+                    continue
+                obj = _copy(related)
+                if resource.kind == "Secret":
+                    # The server never serves secret values, whatever a bundle holds.
+                    obj.pop("data", None)
+                    obj.pop("stringData", None)
+                add(resource, obj)
+        namespaces = sorted(
+            {
+                str(_meta(o).get("namespace"))
+                for plural, objs in self.objects.items()
+                for o in objs
+                if _meta(o).get("namespace")
+            }
+        )
+        for ns in namespaces:
+            add(_BY_KIND["Namespace"], _namespace_object(ns))
+        for objs in self.objects.values():
+            objs.sort(key=lambda o: (str(_meta(o).get("namespace", "")), str(_meta(o)["name"])))
+        self.resource_version = str(max_rv)
+
+    def namespaces(self) -> set[str]:
+        return {str(_meta(o)["name"]) for o in self.objects["namespaces"]}
+
+
+def _namespace_object(name: str) -> Json:
+    return {
+        "kind": "Namespace",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": name,
+            "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"initdoctor/namespaces/{name}")),
+            "resourceVersion": "1",
+            "creationTimestamp": "2024-01-01T00:00:00Z",
+            "labels": {"kubernetes.io/metadata.name": name},
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+# --- discovery -------------------------------------------------------------------------------
+
+
+def _resource_list(group_version: str) -> Json:
+    resources: list[Json] = []
+    for r in RESOURCES:
+        if r.group_version != group_version:
+            continue
+        entry: Json = {
+            "name": r.plural,
+            "singularName": r.kind.lower(),
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": ["get", "list"],
+        }
+        if r.short_names:
+            entry["shortNames"] = list(r.short_names)
+        if r.plural in _CATEGORY_ALL:
+            entry["categories"] = ["all"]
+        resources.append(entry)
+        if r.plural == "pods":
+            resources.append(
+                {
+                    "name": "pods/log",
+                    "singularName": "",
+                    "namespaced": True,
+                    "kind": "Pod",
+                    "verbs": ["get"],
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }
+
+
+def _group_list() -> Json:
+    groups = []
+    for gv in GROUP_VERSIONS:
+        name, version = gv.split("/")
+        ref = {"groupVersion": gv, "version": version}
+        groups.append({"name": name, "versions": [ref], "preferredVersion": ref})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+# --- tables (what `kubectl get` prints) -----------------------------------------------------
+
+
+def _wants_table(accept: str) -> bool:
+    return "as=Table" in accept.replace(" ", "")
+
+
+def _age(obj: Mapping[str, Any], now: dt.datetime) -> str:
+    return translate_timestamp_since(parse_time(_meta(obj).get("creationTimestamp")), now)
+
+
+def _table(resource: Resource, items: list[Json], list_meta: Json, include: str) -> Json:
+    """A ``meta.k8s.io/v1`` Table: kubectl prints only NAME and AGE without one."""
+    now = dt.datetime.now(dt.UTC)
+
+    def col(name: str, kind: str = "string", priority: int = 0, fmt: str = "") -> Json:
+        return {
+            "name": name,
+            "type": kind,
+            "format": fmt,
+            "description": name,
+            "priority": priority,
+        }
+
+    if resource.plural == "pods":
+        columns = [
+            col("Name", fmt="name"),
+            col("Ready"),
+            col("Status"),
+            col("Restarts"),
+            col("Age"),
+            col("IP", priority=1),
+            col("Node", priority=1),
+        ]
+    elif resource.plural == "events":
+        columns = [col("Last Seen"), col("Type"), col("Reason"), col("Object"), col("Message")]
+    else:
+        columns = [col("Name", fmt="name"), col("Age")]
+    rows = []
+    for obj in items:
+        if resource.plural == "pods":
+            st = pod_status(obj, now)
+            status, spec = _sub(obj, "status"), _sub(obj, "spec")
+            cells: list[Any] = [
+                _meta(obj)["name"],
+                st.ready,
+                st.status,
+                st.restarts,
+                _age(obj, now),
+                status.get("podIP") or "<none>",
+                spec.get("nodeName") or "<none>",
+            ]
+        elif resource.plural == "events":
+            inv = _sub(obj, "involvedObject")
+            seen = parse_time(obj.get("lastTimestamp") or obj.get("eventTime"))
+            cells = [
+                translate_timestamp_since(seen, now),
+                obj.get("type", ""),
+                obj.get("reason", ""),
+                f"{str(inv.get('kind', '')).lower()}/{inv.get('name', '')}",
+                obj.get("message", ""),
+            ]
+        else:
+            cells = [_meta(obj)["name"], _age(obj, now)]
+        if include == "None":
+            row_obj: Json | None = None
+        elif include == "Object":
+            row_obj = obj
+        else:  # the default, Metadata: enough for kubectl's NAMESPACE column and --show-labels
+            row_obj = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj.get("metadata", {}),
+            }
+        row: Json = {"cells": cells}
+        if row_obj is not None:
+            row["object"] = row_obj
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": list_meta,
+        "columnDefinitions": columns,
+        "rows": rows,
+    }
+
+
+# --- the server ------------------------------------------------------------------------------
+
+
+class ApiServer:
+    """The read-only API server; a context manager (``with ApiServer(bundles) as srv:``)."""
+
+    # Imported into tests as TestApiServer: pytest must not collect it as a test class.
+    __test__: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        bundles: Sequence[Bundle],
+        token: str | None = None,
+        forbidden_namespaces: Iterable[str] = (),
+        delay: float = 0.0,
+    ) -> None:
+        self.store = Store(bundles)
+        self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.forbidden_namespaces = frozenset(forbidden_namespaces)
+        self.delay = delay
+        self.request_log: list[tuple[str, str]] = []
+        self.url = ""
+        self.ca_file = ""
+        self._lock = threading.Lock()
+        self._continues: dict[str, tuple[str, int]] = {}  # token -> (query fingerprint, offset)
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tmpdir: str | None = None
+
+    # lifecycle
+
+    def start(self) -> None:
+        if self._httpd is not None:
+            return
+        self._tmpdir = tempfile.mkdtemp(prefix="initdoctor-apiserver-")
+        self.ca_file, cert_file, key_file = _write_certificates(self._tmpdir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert_file, key_file)
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.api = self
+        # The handshake happens on the first read in the request's own thread, so a stalled
+        # client cannot block the accept loop.
+        httpd.socket = context.wrap_socket(
+            httpd.socket, server_side=True, do_handshake_on_connect=False
+        )
+        self._httpd = httpd
+        self.url = f"https://127.0.0.1:{httpd.server_address[1]}"
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="initdoctor-apiserver",
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        self._stopping.set()  # wakes requests sleeping in `delay`
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> ApiServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def write_kubeconfig(
+        self, path: str, namespace: str | None = None, context: str = "initdoctor-test"
+    ) -> None:
+        """Write a kubeconfig for this server (JSON, which is valid YAML for every reader)."""
+        if not self.url:
+            raise RuntimeError("start the server before writing a kubeconfig")
+        ctx: Json = {"cluster": context, "user": context}
+        if namespace is not None:
+            ctx["namespace"] = namespace
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": context,
+                    "cluster": {"server": self.url, "certificate-authority": self.ca_file},
+                }
+            ],
+            "users": [{"name": context, "user": {"token": self.token}}],
+            "contexts": [{"name": context, "context": ctx}],
+            "current-context": context,
+            "preferences": {},
+        }
+        # The file holds a bearer token: readable by its owner only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(config, fh, indent=2)
+
+    # request handling (called from handler threads)
+
+    def log_request(self, method: str, target: str) -> None:
+        with self._lock:
+            self.request_log.append((method, target))
+
+    def wait_delay(self) -> None:
+        if self.delay > 0:
+            self._stopping.wait(self.delay)
+
+    def authorized(self, header: str | None) -> bool:
+        if header is None:
+            return False
+        scheme, _, credential = header.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(credential.strip().encode(), self.token.encode())
+
+    def handle_get(self, path: str, query: Mapping[str, str], accept: str) -> tuple[str, bytes]:
+        """Answer one GET: returns (content type, body); errors raise :class:`ApiError`."""
+        parts = [p for p in path.split("/") if p]
+        if path == "/version":
+            return _json(SERVER_VERSION)
+        if path in ("/healthz", "/livez", "/readyz"):
+            return "text/plain; charset=utf-8", b"ok"
+        if parts == ["api"]:
+            return _json(
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [
+                        {
+                            "clientCIDR": "0.0.0.0/0",
+                            "serverAddress": self.url.removeprefix("https://"),
+                        }
+                    ],
+                }
+            )
+        if parts == ["apis"]:
+            return _json(_group_list())
+        if parts[:1] == ["api"] and len(parts) >= 2:
+            gv, rest = parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            gv, rest = f"{parts[1]}/{parts[2]}", parts[3:]
+        elif (
+            parts[:1] == ["apis"]
+            and len(parts) == 2
+            and parts[1] in {g.split("/")[0] for g in GROUP_VERSIONS}
+        ):
+            group = next(g for g in _group_list()["groups"] if g["name"] == parts[1])
+            return _json({"kind": "APIGroup", "apiVersion": "v1", **group})
+        else:
+            raise _not_found()
+        if gv != "v1" and gv not in GROUP_VERSIONS:
+            raise _not_found()
+        if not rest:
+            return _json(_resource_list(gv))
+        namespace: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        resource = _BY_PATH.get((gv, rest[0]))
+        if resource is None or len(rest) > 3:
+            raise _not_found()
+        if namespace is not None and not resource.namespaced:
+            raise _not_found()
+        name = rest[1] if len(rest) >= 2 else None
+        sub = rest[2] if len(rest) == 3 else None
+        if sub is not None and not (resource.plural == "pods" and sub == "log"):
+            raise _not_found()
+        if resource.plural == "namespaces" and name is not None:
+            self._check_namespace(name, resource, "get", name)
+        elif namespace is not None:
+            verb = "list" if name is None else "get"
+            self._check_namespace(namespace, resource, verb, name, sub)
+        if sub == "log":
+            assert name is not None and namespace is not None
+            return "text/plain", self._log(namespace, name, query)
+        if name is not None:
+            obj = self._find(resource, namespace, name)
+            if _wants_table(accept):
+                return _json(
+                    _table(
+                        resource,
+                        [obj],
+                        {"resourceVersion": self.store.resource_version},
+                        query.get("includeObject", "Metadata"),
+                    )
+                )
+            return _json(obj)
+        return self._list(resource, namespace, query, accept)
+
+    def _check_namespace(
+        self,
+        namespace: str,
+        resource: Resource,
+        verb: str,
+        name: str | None,
+        sub: str | None = None,
+    ) -> None:
+        if namespace not in self.forbidden_namespaces:
+            return
+        what = f"{resource.plural}/{sub}" if sub else resource.plural
+        subject = f'{resource.group_resource} "{name}"' if name else resource.group_resource
+        # For namespaces themselves RBAC also sees the name as the request's namespace.
+        message = (
+            f'{subject} is forbidden: User "{USER}" cannot {verb} resource "{what}" in API group'
+            f' "{resource.group}" in the namespace "{namespace}"'
+        )
+        details = {"kind": resource.plural, "group": resource.group}
+        if name:
+            details["name"] = name
+        raise ApiError(403, "Forbidden", message, details)
+
+    def _find(self, resource: Resource, namespace: str | None, name: str) -> Json:
+        for obj in self.store.objects[resource.plural]:
+            meta = _meta(obj)
+            if meta.get("name") == name and (
+                namespace is None or meta.get("namespace") == namespace
+            ):
+                return obj
+        raise _not_found(resource, name)
+
+    def _list(
+        self, resource: Resource, namespace: str | None, query: Mapping[str, str], accept: str
+    ) -> tuple[str, bytes]:
+        labels = parse_label_selector(query.get("labelSelector", ""))
+        fields = parse_field_selector(query.get("fieldSelector", ""), resource)
+        items = []
+        for obj in self.store.objects[resource.plural]:
+            meta = _meta(obj)
+            ns = meta.get("namespace")
+            if namespace is not None and ns != namespace:
+                continue
+            # A cross-namespace list skips forbidden namespaces (a simplification: real RBAC
+            # would refuse the whole cluster-scope list to a namespaced-only user).
+            if namespace is None and ns in self.forbidden_namespaces:
+                continue
+            obj_labels = meta.get("labels")
+            label_map = obj_labels if isinstance(obj_labels, Mapping) else {}
+            if all(r(label_map) for r in labels) and all(f(obj) for f in fields):
+                items.append(obj)
+        fingerprint = json.dumps(
+            [
+                resource.plural,
+                namespace,
+                query.get("labelSelector", ""),
+                query.get("fieldSelector", ""),
+            ]
+        )
+        offset = 0
+        token_in = query.get("continue", "")
+        if token_in:
+            with self._lock:
+                saved = self._continues.get(token_in)
+            if saved is None or saved[0] != fingerprint:
+                raise ApiError(410, "Expired", EXPIRED_MESSAGE)
+            offset = saved[1]
+        limit = _parse_int("limit", query["limit"]) if query.get("limit") else 0
+        end = len(items) if limit <= 0 else min(len(items), offset + limit)
+        page = items[offset:end]
+        list_meta: Json = {"resourceVersion": self.store.resource_version}
+        if end < len(items):
+            token_out = secrets.token_urlsafe(18)
+            with self._lock:
+                if len(self._continues) >= MAX_CONTINUE_TOKENS:  # oldest first: "compaction"
+                    del self._continues[next(iter(self._continues))]
+                self._continues[token_out] = (fingerprint, end)
+            list_meta["continue"] = token_out
+            list_meta["remainingItemCount"] = len(items) - end
+        if _wants_table(accept):
+            return _json(_table(resource, page, list_meta, query.get("includeObject", "Metadata")))
+        return _json(
+            {
+                "kind": f"{resource.kind}List",
+                "apiVersion": resource.group_version,
+                "metadata": list_meta,
+                "items": page,
+            }
+        )
+
+    def expire_continue_tokens(self) -> None:
+        """Forget every issued ``continue`` token, as etcd compaction would (next use: 410)."""
+        with self._lock:
+            self._continues.clear()
+
+    def _log(self, namespace: str, name: str, query: Mapping[str, str]) -> bytes:
+        pod = self._find(_BY_KIND["Pod"], namespace, name)
+        spec = _sub(pod, "spec")
+
+        def names(key: str) -> list[str]:
+            containers = spec.get(key)
+            if not isinstance(containers, list):
+                return []
+            return [str(c.get("name")) for c in containers if isinstance(c, Mapping)]
+
+        inits, apps, ephemeral = (
+            names("initContainers"),
+            names("containers"),
+            names("ephemeralContainers"),
+        )
+        container = query.get("container", "")
+        if not container:
+            # The apiserver defaults to the only app container, whatever the init containers.
+            if len(apps) == 1:
+                container = apps[0]
+            else:
+                message = (
+                    f"a container name must be specified for pod {name}, choose one of: "
+                    f"[{' '.join(apps)}]"
+                )
+                if inits:
+                    message += f" or one of the init containers: [{' '.join(inits)}]"
+                raise _bad_request(message)
+        if container not in (*inits, *apps, *ephemeral):
+            raise _bad_request(f"container {container} is not valid for pod {name}")
+        previous = parse_bool(query["previous"]) if "previous" in query else False
+        logs = self.store.logs.get((namespace, name), {})
+        data = logs.get(f"{container}.previous.log" if previous else f"{container}.log")
+        if data is None:
+            if previous:
+                raise _bad_request(
+                    f'previous terminated container "{container}" in pod "{name}" not found'
+                )
+            data = b""
+        if query.get("tailLines"):
+            tail = _parse_int("tailLines", query["tailLines"])
+            if tail < 0:
+                raise _bad_request("tailLines: Invalid value: must be greater than or equal to 0")
+            data = _tail(data, tail)
+        return data
+
+
+def _tail(data: bytes, lines: int) -> bytes:
+    if lines == 0:
+        return b""
+    chunks = data.splitlines(keepends=True)
+    return b"".join(chunks[-lines:])
+
+
+def _json(obj: Any) -> tuple[str, bytes]:
+    return "application/json", json.dumps(obj, separators=(",", ":")).encode()
+
+
+# The test-flavoured name of the same class.
+TestApiServer = ApiServer
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a request stuck in `delay` must not block interpreter exit
+    allow_reuse_address = True
+    api: ApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Quiet: clients that hang up mid-request (timeouts) are expected in tests.
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the clients pool connections
+    timeout = 30  # idle keep-alive connections do not hold a thread forever
+    server: _Server
+    server_version = "initdoctor-apiserver"
+    sys_version = ""
+    ALLOWED: ClassVar[frozenset[str]] = frozenset({"GET"})
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: the test output is not the place for access logs
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ssl.SSLError, ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    def _dispatch(self) -> None:
+        api = self.server.api
+        api.log_request(self.command, self.path)
+        self._discard_body()
+        api.wait_delay()
+        url = urlsplit(self.path)
+        try:
+            if url.path not in PUBLIC_PATHS and not api.authorized(
+                self.headers.get("Authorization")
+            ):
+                raise ApiError(401, "Unauthorized", "Unauthorized")
+            if self.command not in self.ALLOWED:
+                raise ApiError(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                )
+            query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            content_type, body = api.handle_get(url.path, query, self.headers.get("Accept", ""))
+            self._send(200, content_type, body)
+        except ApiError as err:
+            self._send(err.code, "application/json", json.dumps(err.status()).encode())
+        except Exception as exc:  # a bug here must still answer like an apiserver
+            internal = ApiError(500, "InternalError", f"an error on the server: {exc!r}")
+            self._send(500, "application/json", json.dumps(internal.status()).encode())
+
+    def _discard_body(self) -> None:
+        length = self.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) <= MAX_DISCARDED_BODY:
+            self.rfile.read(int(length))
+        elif length or self.headers.get("Transfer-Encoding"):
+            self.close_connection = True  # unread body: the connection cannot be reused
+
+    def _send(self, code: int, content_type: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = _dispatch
+    do_POST = _dispatch
+    do_PUT = _dispatch
+    do_PATCH = _dispatch
+    do_DELETE = _dispatch
+    do_HEAD = _dispatch
+    do_OPTIONS = _dispatch
+
+
+# --- certificates ----------------------------------------------------------------------------
+
+
+def _write_certificates(directory: str) -> tuple[str, str, str]:
+    """Generate a CA and a server certificate for 127.0.0.1/localhost; return the PEM paths.
+
+    ssl can only load certificates from files, hence the (private, removed on stop) directory.
+    The extensions (key identifiers, critical basic constraints) are those strict verifiers
+    such as Python 3.13's default ``VERIFY_X509_STRICT`` and Go's crypto/x509 insist on.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "initdoctor test CA")])
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file = os.path.join(directory, "ca.crt")
+    cert_file = os.path.join(directory, "server.crt")
+    key_file = os.path.join(directory, "server.key")
+    with open(ca_file, "wb") as fh:
+        fh.write(ca_cert.public_bytes(serialization.Encoding.PEM))
+    with open(cert_file, "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+    return ca_file, cert_file, key_file

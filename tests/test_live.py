@@ -1,0 +1,210 @@
+"""The live path end to end: the real kubernetes client (inside initdoctor) and the real
+kubectl binary against the package's read-only test API server over TLS on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podinit_diag.apiserver import ApiServer
+from podinit_diag.load import load_path
+
+from .conftest import FIXTURES, ROOT, expected
+
+CASES = [
+    "PI101-init-crashloop-migrate",
+    "PI107-init-service-missing-other-namespace",
+    "PI201-app-tag-not-found-backoff",
+    "PI503-app-liveness-probe-restarts",
+    "ok-completed-init-running-app",
+]
+FORBIDDEN = "secret-ns"
+
+
+def _meta(case: str) -> tuple[str, str, str]:
+    pod = json.loads((FIXTURES / case / "pod.json").read_text())
+    captured = json.loads((FIXTURES / case / "meta.json").read_text())["captured_at"]
+    return pod["metadata"]["namespace"], pod["metadata"]["name"], captured
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ApiServer]:
+    bundles = [b for case in CASES for b in load_path(FIXTURES / case)]
+    with ApiServer(bundles, forbidden_namespaces=[FORBIDDEN]) as srv:
+        yield srv
+
+
+@pytest.fixture
+def env(tmp_path: Path, server: ApiServer) -> dict[str, str]:
+    kubeconfig = tmp_path / "kubeconfig"
+    server.write_kubeconfig(str(kubeconfig))
+    clean = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    clean.update(
+        {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "NO_PROXY": "127.0.0.1,localhost"}
+    )
+    return clean
+
+
+def initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "podinit_diag.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_live_report_equals_offline_report(case: str, env: dict[str, str], tmp_path: Path) -> None:
+    ns, name, captured = _meta(case)
+    saved = tmp_path / "saved"
+    live = initdoctor(env, name, "-n", ns, "-o", "json", "--now", captured, "--save", str(saved))
+    assert live.returncode in (0, 1), live.stderr
+    again = initdoctor(env, "--from", str(saved), "-o", "json", "--now", captured)
+    offline = initdoctor(env, "--from", str(FIXTURES / case), "-o", "json")
+    live_r, again_r, offline_r = (
+        json.loads(r.stdout)["reports"][0] for r in (live, again, offline)
+    )
+    for r in (live_r, again_r, offline_r):
+        r.pop("source")
+    assert live_r == again_r  # --save round-trips exactly
+    want = sorted((f["code"], f["container"]) for f in expected(FIXTURES / case)["findings"])
+    assert sorted((f["code"], f["container"]) for f in live_r["findings"]) == want
+    # Same findings, titles and fixes as diagnosing the original capture offline.
+    strip = lambda r: [(f["code"], f["container"], f["title"], f["fix"]) for f in r["findings"]]  # noqa: E731
+    assert strip(live_r) == strip(offline_r)
+    assert live_r["pod"] == offline_r["pod"] | {"age": live_r["pod"]["age"]}
+
+
+def test_typical_pod_needs_few_requests(env: dict[str, str], server: ApiServer) -> None:
+    ns, name, _ = _meta("PI101-init-crashloop-migrate")
+    before = len(server.request_log)
+    assert initdoctor(env, name, "-n", ns).returncode == 1
+    made = server.request_log[before:]
+    assert all(method == "GET" for method, _ in made)
+    assert len(made) <= 6, made
+
+
+def test_missing_pod_suggests_close_names(env: dict[str, str]) -> None:
+    ns, name, _ = _meta("PI101-init-crashloop-migrate")
+    res = initdoctor(env, name[:-2], "-n", ns)
+    assert res.returncode == 2 and res.stdout == ""
+    (line,) = res.stderr.strip().splitlines()
+    assert "not found" in line and name in line
+
+
+def test_missing_namespace(env: dict[str, str]) -> None:
+    res = initdoctor(env, "web", "-n", "no-such-namespace")
+    assert res.returncode == 2
+    assert 'namespace "no-such-namespace" not found' in res.stderr
+
+
+def test_forbidden_namespace_is_one_line_exit_2(env: dict[str, str]) -> None:
+    res = initdoctor(env, "anything", "-n", FORBIDDEN)
+    assert res.returncode == 2
+    (line,) = res.stderr.strip().splitlines()
+    assert "forbidden" in line
+
+
+def _edited_kubeconfig(env: dict[str, str], path: Path, **changes: str) -> Path:
+    """A copy of the test kubeconfig (YAML or JSON) with the user's token or the server changed."""
+    doc = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+    if "token" in changes:
+        doc["users"][0]["user"]["token"] = changes["token"]
+    if "server" in changes:
+        doc["clusters"][0]["cluster"]["server"] = changes["server"]
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_wrong_token(env: dict[str, str], tmp_path: Path) -> None:
+    bad = _edited_kubeconfig(env, tmp_path / "bad", token="not-the-token")
+    res = initdoctor(env, "web", "--kubeconfig", str(bad))
+    assert res.returncode == 2 and "Unauthorized" in res.stderr
+
+
+def test_dead_port_and_slow_server(env: dict[str, str], tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dead = _edited_kubeconfig(env, tmp_path / "dead", server=f"https://127.0.0.1:{port}")
+    res = initdoctor(env, "web", "--kubeconfig", str(dead))
+    assert res.returncode == 2 and "cannot reach" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+    bundles = load_path(FIXTURES / CASES[0])
+    with ApiServer(bundles, delay=3.0) as slow:
+        slow_cfg = tmp_path / "slow"
+        slow.write_kubeconfig(str(slow_cfg))
+        ns, name, _ = _meta(CASES[0])
+        res = initdoctor(
+            env, name, "-n", ns, "--kubeconfig", str(slow_cfg), "--request-timeout", "1s"
+        )
+    assert res.returncode == 2 and "cannot reach" in res.stderr
+
+
+def test_saved_bundle_has_no_secrets(env: dict[str, str], tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(FIXTURES / CASES[0], case)
+    pod = json.loads((case / "pod.json").read_text())
+    pod["spec"]["initContainers"][-1].setdefault("env", []).append(
+        {"name": "DB_PASSWORD", "value": "hunter2hunter2"}
+    )
+    (case / "pod.json").write_text(json.dumps(pod))
+    for log in (case / "logs").glob("*.previous.log"):
+        log.write_text(log.read_text() + "connecting with password=hunter2hunter2\n")
+    with ApiServer(load_path(case)) as srv:
+        cfg = tmp_path / "cfg"
+        srv.write_kubeconfig(str(cfg))
+        saved = tmp_path / "saved"
+        name, ns = pod["metadata"]["name"], pod["metadata"]["namespace"]
+        res = initdoctor(
+            env, name, "-n", ns, "--kubeconfig", str(cfg), "--save", str(saved), "-o", "json"
+        )
+    assert res.returncode == 1, res.stderr
+    assert "hunter2" not in res.stdout
+    for f in saved.rglob("*"):
+        if f.is_file():
+            assert "hunter2" not in f.read_text(errors="replace"), f
+
+
+def test_kubectl_plugin(env: dict[str, str]) -> None:
+    plugin = shutil.which(
+        "kubectl-initdoctor", path=str(Path(sys.executable).parent)
+    ) or shutil.which("kubectl-initdoctor")
+    kubectl = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or shutil.which(
+        "kubectl"
+    )
+    assert plugin and kubectl
+    ns, name, captured = _meta(CASES[0])
+    path = os.pathsep.join([str(Path(plugin).parent), env.get("PATH", "")])
+    res = subprocess.run(
+        [
+            kubectl,
+            "initdoctor",
+            name,
+            "-n",
+            ns,
+            "--kubeconfig",
+            env["KUBECONFIG"],
+            "--now",
+            captured,
+        ],
+        capture_output=True,
+        text=True,
+        env=env | {"PATH": path},
+        timeout=60,
+    )
+    assert res.returncode == 1, res.stderr
+    assert "PI101 init-crashloop" in res.stdout
