@@ -5,9 +5,13 @@ or above it, 2 usage, input, connection or permission failure)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import tempfile
+import threading
 import urllib.request
 from collections.abc import Sequence
 from datetime import datetime
@@ -92,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TIME",
         help="judge the pod as of this RFC 3339 time (default: bundle capture time)",
     )
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="diagnose built-in scenarios served by a local read-only test API server",
+    )
+    p.add_argument(
+        "--serve",
+        metavar="PATH",
+        help="serve saved bundles read-only on loopback so kubectl can browse them",
+    )
     p.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     p.add_argument("--explain", metavar="CODE", help="explain one rule and exit")
     p.add_argument("--version", action="version", version=f"initdoctor {__version__}")
@@ -126,6 +140,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     config = _config(args)
     now = _now(args.now)
+    if args.serve:
+        return _serve(args.serve)
+    if args.demo:
+        return _demo(args, config, out)
     if not args.sources:
         reports = _live(args, config, now)
         out.write(_render(reports, args.output, _colour(out)))
@@ -147,6 +165,68 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 _POD_PREFIXES = ("pod/", "pods/", "po/")
+
+
+def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """Run the live path against built-in scenarios served on loopback."""
+    from .apiserver import ApiServer
+    from .demo import TITLES, scenario_dirs
+    from .fetch import fetch_bundle
+    from .live import Cluster, Settings
+
+    dirs = scenario_dirs()
+    captured = [load_path(d)[0] for d in dirs]
+    with ApiServer(captured) as server, tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = Path(tmp) / "kubeconfig"
+        server.write_kubeconfig(str(kubeconfig))
+        print(
+            f"initdoctor: demo cluster at {server.url} (read-only, loopback); diagnosing "
+            f"{len(dirs)} pods through the live path",
+            file=sys.stderr,
+        )
+        cluster = Cluster(Settings(kubeconfig=str(kubeconfig)))
+        results = []
+        for d, bundle in zip(dirs, captured, strict=True):
+            meta = bundle.pod.get("metadata") or {}
+            live = fetch_bundle(cluster, str(meta.get("namespace")), str(meta.get("name")), config)
+            # Judged at capture time, so that ages read as they did during the incident.
+            results.append((TITLES.get(d.name, d.name), diagnose(live, config, bundle.captured_at)))
+        print(f"initdoctor: {cluster.requests} requests in all", file=sys.stderr)
+    reports = [r for _, r in results]
+    if args.output == "json":
+        out.write(jsonout.render(reports))
+        return EXIT_OK
+    for i, (title, report) in enumerate(results, 1):
+        heading = f"{i}/{len(results)} {title}"
+        if args.output == "markdown":
+            out.write(f"\n# {heading}\n\n" + markdown.render([report]))
+        else:
+            out.write(f"\n=== {heading} ===\n\n" + table.render([report], colour=_colour(out)))
+    return EXIT_OK
+
+
+def _serve(path: str) -> int:
+    """Serve saved bundles read-only until interrupted (Ctrl-C or SIGTERM)."""
+    from .apiserver import ApiServer
+
+    bundles = load_path(path)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    with ApiServer(bundles) as server, tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = Path(tmp) / "kubeconfig"
+        server.write_kubeconfig(str(kubeconfig))
+        print(
+            f"initdoctor: serving {len(bundles)} pod(s) from {path} at {server.url} "
+            f"(read-only, loopback; Ctrl-C stops)\n"
+            f"initdoctor: export KUBECONFIG={kubeconfig}    # then: kubectl get pods -A",
+            file=sys.stderr,
+        )
+        with contextlib.suppress(KeyboardInterrupt):  # the normal way to stop serving
+            threading.Event().wait()
+    return EXIT_OK
 
 
 def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> list[Report]:

@@ -208,3 +208,42 @@ def test_kubectl_plugin(env: dict[str, str]) -> None:
     )
     assert res.returncode == 1, res.stderr
     assert "PI101 init-crashloop" in res.stdout
+
+
+def test_demo_diagnoses_every_scenario_through_the_live_path(env: dict[str, str]) -> None:
+    res = initdoctor(env, "--demo", "-o", "json")
+    assert res.returncode == 0, res.stderr
+    reports = json.loads(res.stdout)["reports"]
+    firsts = [r["findings"][0]["code"] if r["findings"] else None for r in reports]
+    assert firsts == ["PI101", "PI107", "PI202", "PI303", "PI103", "PI001", None]
+    assert "requests in all" in res.stderr
+    table = initdoctor(env, "--demo")
+    assert table.returncode == 0 and table.stdout.count("=== ") == 7
+
+
+def test_serve_lets_kubectl_browse_a_saved_incident(env: dict[str, str], tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podinit_diag.cli", "--serve", str(FIXTURES / CASES[0])],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stderr is not None
+        lines = [proc.stderr.readline(), proc.stderr.readline()]
+        kubeconfig = lines[1].split("KUBECONFIG=", 1)[1].split()[0]
+        kubectl = shutil.which("kubectl", path=str(Path(sys.executable).parent)) or "kubectl"
+        _, name, _ = _meta(CASES[0])
+        got = subprocess.run(
+            [kubectl, "--kubeconfig", kubeconfig, "get", "pods", "-A", "--request-timeout=10s"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert got.returncode == 0, got.stderr
+        assert name in got.stdout and "Init:CrashLoopBackOff" in got.stdout
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
