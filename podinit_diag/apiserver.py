@@ -778,6 +778,15 @@ class ApiServer:
             return "text/plain", self._log(namespace, name, query)
         if name is not None:
             obj = self._find(resource, namespace, name)
+            if "as=PartialObjectMetadata" in accept.replace(" ", ""):
+                # Metadata only, as the real apiserver answers it: how clients check that a
+                # Secret exists without reading it.
+                partial = {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": _meta(obj),
+                }
+                return _json(partial)
             if _wants_table(accept):
                 return _json(
                     _table(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .analysis import classify_containers
+from .analysis import Verdict, classify_containers, config_code
 from .dependency import wait_targets
 from .kubetime import format_time
 from .live import Cluster, ClusterError, Forbidden, NotFound
@@ -25,6 +25,7 @@ from .model import Bundle, ContainerKind, Json
 from .normalize import normalize
 from .redact import MASK, redact
 from .rules import Config
+from .rules.config import mount_config_failure
 
 LOG_TAIL_LINES = 200
 _NO_LOGS = frozenset({"PI201", "PI202", "PI203", "PI204", "PI205", "PI206", "PI207"})
@@ -47,8 +48,10 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
         events = ()
         notes.append(f"could not read events: {exc}")
     first = normalize(Bundle(pod=pod, events=events, captured_at=now), now)
-    logs = _logs(cluster, first, config, ns, pod_name, notes)
+    verdicts = classify_containers(first, config)
+    logs = _logs(cluster, first, verdicts, ns, pod_name, notes)
     related = _related(cluster, first, notes)
+    lookups = _lookups(cluster, first, verdicts, notes)
     return Bundle(
         pod=pod,
         events=events,
@@ -57,15 +60,16 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
         captured_at=now,
         source=f"{cluster.server}/api/v1/namespaces/{namespace}/pods/{name}",
         notes=tuple(notes),
+        lookups=tuple(lookups),
     )
 
 
 def _logs(
-    cluster: Cluster, snap: Any, config: Config, ns: str, pod: str, notes: list[str]
+    cluster: Cluster, snap: Any, verdicts: tuple[Verdict, ...], ns: str, pod: str, notes: list[str]
 ) -> dict[str, bytes]:
     """Log tails of the containers the first pass found in trouble."""
     logs: dict[str, bytes] = {}
-    for v in classify_containers(snap, config):
+    for v in verdicts:
         c = v.container
         if v.code in _NO_LOGS or (c.state == "waiting" and c.restart_count == 0):
             continue  # never ran: there is no log to read
@@ -115,6 +119,53 @@ def _related(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
                 out += _kind("EndpointSlice", slices)
             except ClusterError as exc:
                 notes.append(f"could not verify Service {ns}/{name}: {exc}")
+    return out
+
+
+def _lookups(
+    cluster: Cluster, snap: Any, verdicts: tuple[Verdict, ...], notes: list[str]
+) -> list[Json]:
+    """Look up the ConfigMaps and Secrets the findings name (PI3xx missing objects and keys,
+    PI202 imagePullSecrets) so the report can say whether they exist. Secrets: metadata only."""
+    wanted: list[tuple[str, str]] = []
+    for v in verdicts:
+        if v.code in ("PI301", "PI302", "PI303"):
+            code, m = config_code(v.message)
+            if m is not None:
+                wanted.append(
+                    (m.group(2), m.group(4))
+                    if code == "PI303"
+                    else (("ConfigMap" if code == "PI301" else "Secret"), m.group(1))
+                )
+        elif v.code == "PI202":
+            spec = snap.pod.get("spec") or {}
+            for ref in spec.get("imagePullSecrets") or []:
+                if isinstance(ref, dict) and ref.get("name"):
+                    wanted.append(("Secret", str(ref["name"])))
+    for e in snap.events:
+        found = mount_config_failure(e)
+        if found and not found[1].startswith("("):
+            wanted.append((found[0], found[1]))
+    out: list[Json] = []
+    ns = quote(snap.namespace, safe="")
+    for kind, name in dict.fromkeys(wanted):
+        plural = "configmaps" if kind == "ConfigMap" else "secrets"
+        path = f"/api/v1/namespaces/{ns}/{plural}/{quote(name, safe='')}"
+        entry: dict[str, Any] = {"kind": kind, "namespace": snap.namespace, "name": name}
+        try:
+            if kind == "Secret":
+                cluster.get_metadata(path)
+            else:
+                cm = cluster.get(path)
+                keys = list(cm.get("data") or {}) + list(cm.get("binaryData") or {})
+                entry["keys"] = sorted(keys)
+            entry["found"] = True
+        except NotFound:
+            entry["found"] = False
+        except ClusterError as exc:
+            notes.append(f"could not verify {kind} {snap.namespace}/{name}: {exc}")
+            continue
+        out.append(entry)
     return out
 
 
@@ -170,10 +221,14 @@ def save_bundle(bundle: Bundle, directory: str | Path) -> Path:
         (d / "logs" / filename).write_text(
             "".join(redact(line) for line in text.splitlines(keepends=True)), encoding="utf-8"
         )
-    meta = {
+    meta: dict[str, Any] = {
         "captured_at": format_time(bundle.captured_at or datetime.now(UTC)),
         "source": bundle.source,
     }
+    if bundle.lookups:
+        meta["lookups"] = list(bundle.lookups)
+    if bundle.notes:
+        meta["notes"] = list(bundle.notes)
     (d / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return d
 

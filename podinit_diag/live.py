@@ -86,7 +86,12 @@ class Cluster:
         self._api = ApiClient(config)
         self.requests = 0
 
-    def _request(self, path: str, query: Mapping[str, str | int | bool]) -> Any:
+    def _request(
+        self,
+        path: str,
+        query: Mapping[str, str | int | bool],
+        accept: str = "application/json, */*",
+    ) -> Any:
         from urllib3.exceptions import HTTPError
 
         params = [(k, _query_value(v)) for k, v in query.items()]
@@ -94,7 +99,7 @@ class Cluster:
             method="GET",
             resource_path=path,
             query_params=params,
-            header_params={"Accept": "application/json, */*"},
+            header_params={"Accept": accept},
             auth_settings=["BearerToken"],
         )
         self.requests += 1
@@ -119,6 +124,17 @@ class Cluster:
         if not isinstance(doc, dict):
             raise ClusterError(f"{self.server}{path}: the answer is not a JSON object")
         return doc
+
+    def get_metadata(self, path: str) -> dict[str, Any]:
+        """GET only an object's metadata (PartialObjectMetadata): how Secrets are checked for
+        existence without their values ever crossing the wire."""
+        accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+        data = self._request(path, {}, accept=accept)
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            raise ClusterError(f"{self.server}{path}: the answer is not JSON") from None
+        return doc if isinstance(doc, dict) else {}
 
     def get_text(self, path: str, **query: str | int | bool) -> bytes:
         """GET a plain-text body (container logs)."""

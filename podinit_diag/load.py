@@ -51,6 +51,7 @@ def load_bundle_dir(d: Path) -> Bundle:
     pods = pods_from_document(read_document(pod_file), pod_file)
     if len(pods) != 1:
         raise InputError(f"{pod_file}: a bundle holds exactly one pod, found {len(pods)}")
+    meta = _meta(d / "meta.json")
     events = _optional_list(d / "events.json", "an EventList or a JSON array of Events")
     related = _optional_list(d / "related.json", "a List or a JSON array of objects")
     return Bundle(
@@ -58,8 +59,10 @@ def load_bundle_dir(d: Path) -> Bundle:
         events=tuple(events),
         logs=_read_logs(d / "logs"),
         related=tuple(related),
-        captured_at=_captured_at(d / "meta.json"),
+        captured_at=_captured_at(meta),
         source=str(d),
+        lookups=_lookups(meta),
+        notes=tuple(str(n) for n in meta[1].get("notes") or () if isinstance(n, str)),
     )
 
 
@@ -192,16 +195,26 @@ def _read_logs(d: Path) -> dict[str, bytes]:
     return logs
 
 
-def _captured_at(path: Path) -> datetime | None:
+def _meta(path: Path) -> tuple[Path, dict[str, Any]]:
     if not path.is_file():
-        return None
+        return path, {}
     meta = read_document(path)
     if not isinstance(meta, dict):
         raise InputError(f"{path}: expected a JSON object, got {_type_name(meta)}")
-    raw = meta.get("captured_at")
+    return path, meta
+
+
+def _captured_at(meta: tuple[Path, dict[str, Any]]) -> datetime | None:
+    path, doc = meta
+    raw = doc.get("captured_at")
     if raw is None:
         return None
     when = parse_time(raw)
     if when is None:
         raise InputError(f"{path}: captured_at {raw!r} is not an RFC 3339 time")
     return when
+
+
+def _lookups(meta: tuple[Path, dict[str, Any]]) -> tuple[Json, ...]:
+    raw = meta[1].get("lookups")
+    return tuple(i for i in raw if isinstance(i, dict)) if isinstance(raw, list) else ()

@@ -86,6 +86,9 @@ class Bundle:
     captured_at: datetime | None = None
     source: str = ""
     notes: tuple[str, ...] = ()  # what could not be fetched or verified, for the report
+    # Objects looked up to verify findings: {kind, namespace, name, found, keys?}; a lookup
+    # records absence too, which related.json (real objects only) cannot.
+    lookups: tuple[Json, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,15 @@ class PodSnapshot:
     pod: Json
     source: str
     notes: tuple[str, ...] = ()
+    lookups: tuple[Json, ...] = ()
+
+    def lookup(self, kind: str, name: str) -> Json | None:
+        """The recorded lookup of an object of the pod's namespace, if one was made."""
+        for entry in self.lookups:
+            same_ns = entry.get("namespace", self.namespace) == self.namespace
+            if entry.get("kind") == kind and entry.get("name") == name and same_ns:
+                return entry
+        return None
 
     @property
     def init_containers(self) -> tuple[ContainerView, ...]:

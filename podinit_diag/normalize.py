@@ -93,6 +93,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         pod=pod,
         source=bundle.source,
         notes=bundle.notes,
+        lookups=bundle.lookups,
     )
 
 

@@ -247,3 +247,60 @@ def test_serve_lets_kubectl_browse_a_saved_incident(env: dict[str, str], tmp_pat
     finally:
         proc.terminate()
         assert proc.wait(timeout=20) == 0
+
+
+def _with_related(case: str, tmp: Path, *objects: dict[str, object]) -> Path:
+    copy = tmp / case
+    shutil.copytree(FIXTURES / case, copy)
+    (copy / "related.json").write_text(json.dumps({"kind": "List", "items": list(objects)}))
+    return copy
+
+
+def test_live_verifies_the_objects_findings_name(env: dict[str, str], tmp_path: Path) -> None:
+    secret_case = "PI303-init-secret-key-missing"
+    ns303 = _meta(secret_case)[0]
+    pod303 = json.loads((FIXTURES / secret_case / "pod.json").read_text())
+    secret_name = next(
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for c in pod303["spec"]["initContainers"]
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    )
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": secret_name, "namespace": ns303},
+        "type": "Opaque",
+        "data": {"username": "c3VwZXItc2VjcmV0LXZhbHVl"},
+    }
+    cases = [
+        _with_related(secret_case, tmp_path, secret),
+        FIXTURES / "PI301-init-configmapkeyref-missing-configmap",
+        FIXTURES / "PI202-ecr-token-expired-401",
+    ]
+    with ApiServer([b for c in cases for b in load_path(c)]) as srv:
+        cfg = tmp_path / "cfg"
+        srv.write_kubeconfig(str(cfg))
+        found: dict[str, list[dict[str, str]]] = {}
+        for case in cases:
+            pod = json.loads((case / "pod.json").read_text())
+            ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+            saved = tmp_path / f"saved-{case.name}"
+            res = initdoctor(
+                env, name, "-n", ns, "--kubeconfig", str(cfg), "-o", "json", "--save", str(saved)
+            )
+            assert res.returncode == 1, res.stderr
+            assert "c3VwZXItc2VjcmV0LXZhbHVl" not in res.stdout
+            (finding,) = json.loads(res.stdout)["reports"][0]["findings"][:1]
+            found[case.name] = [e for e in finding["evidence"] if e["source"] == "cluster"]
+            again = initdoctor(env, "--from", str(saved), "-o", "json")
+            assert json.loads(again.stdout)["reports"][0]["findings"][0] == finding
+    (secret_ev,) = found[secret_case]
+    assert secret_ev["ref"] == f"Secret {ns303}/{secret_name}" and secret_ev["text"] == "exists"
+    (cm_ev,) = found["PI301-init-configmapkeyref-missing-configmap"]
+    assert cm_ev["text"].startswith("not found in the cluster")
+    (pull_ev,) = found["PI202-ecr-token-expired-401"]
+    assert pull_ev["ref"].endswith("/ecr-registry") and pull_ev["text"].startswith("not found")
+    # Secrets were only ever asked for as metadata.
+    secret_gets = [p for m, p in srv.request_log if "/secrets/" in p]
+    assert secret_gets

@@ -134,7 +134,7 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
         return
     seen: set[tuple[str, str, str]] = set()
     for e in reversed(snap.events):
-        mm = _mount_config(e)
+        mm = mount_config_failure(e)
         if mm is None:
             continue
         kind, name, key = mm
@@ -144,7 +144,7 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
             yield _Missing(None, kind, name, key, (ev.event(e, snap),))
 
 
-def _mount_config(e: EventView) -> tuple[str, str, str] | None:
+def mount_config_failure(e: EventView) -> tuple[str, str, str] | None:
     """(kind, name, key) of a FailedMount for a missing ConfigMap/Secret or key."""
     if e.reason != "FailedMount":
         return None
@@ -162,7 +162,7 @@ def _mount_config(e: EventView) -> tuple[str, str, str] | None:
 
 
 def is_config_mount_failure(e: EventView) -> bool:
-    return _mount_config(e) is not None
+    return mount_config_failure(e) is not None
 
 
 def _object_drafts(ctx: RuleContext, code: str) -> Iterator[Draft]:
@@ -174,11 +174,14 @@ def _object_drafts(ctx: RuleContext, code: str) -> Iterator[Draft]:
         subject = ev.who(m.container) if m.container else f"pod {snap.name}"
         optional = [r for r in refs if r.optional]
         hint = " (the reference is optional, so this is another, required one)" if optional else ""
+        exists, checked = ev.lookup(snap, m.kind, m.name)
+        if exists:
+            hint += "; it exists now, so the kubelet's next retry should start it"
         yield Draft(
             m.container,
             f"{m.kind} {m.name} does not exist in namespace {snap.namespace}; "
             f"{subject} cannot start{_places(refs)}{hint}",
-            m.proof + tuple(_reference_evidence(refs)),
+            m.proof + tuple(_reference_evidence(refs)) + tuple(checked),
             f"Create {m.kind} {m.name} in namespace {snap.namespace} (kubectl get "
             f"{m.kind.lower()} -n {snap.namespace} to see what exists), fix the name in "
             f"{ev.owner_phrase(snap)}, or mark the reference optional: true if the pod can run "
@@ -250,11 +253,13 @@ def config_key_missing(ctx: RuleContext) -> Iterator[Draft]:
         refs = references(snap, m.kind, m.name) if not m.name.startswith("(") else []
         subject = ev.who(m.container) if m.container else f"pod {snap.name}"
         obj = f"{m.kind} {m.name}" if not m.name.startswith("(") else f"the {m.kind} of {m.name}"
+        _, checked = ev.lookup(snap, m.kind, m.name)
+        keys = f" ({checked[0].text})" if checked else ""
         yield Draft(
             m.container,
-            f"Key {m.key} is missing from {obj} in namespace {snap.namespace}; "
+            f"Key {m.key} is missing from {obj} in namespace {snap.namespace}{keys}; "
             f"{subject} cannot start{_places(refs)}",
-            m.proof + tuple(_reference_evidence(refs)),
+            m.proof + tuple(_reference_evidence(refs)) + tuple(checked),
             f"Add key {m.key} to {obj}, or change the key {subject} asks for in "
             f"{ev.owner_phrase(snap)}.",
         )

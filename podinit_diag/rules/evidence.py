@@ -123,3 +123,18 @@ def message(v_ref: str | None, text: str) -> list[Evidence]:
 def short(text: str, limit: int = 160) -> str:
     one = " ".join(text.split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
+
+
+def lookup(snap: PodSnapshot, kind: str, name: str) -> tuple[bool | None, list[Evidence]]:
+    """Whether a looked-up object exists (None: not looked up), with the cluster evidence."""
+    entry = snap.lookup(kind, name)
+    if entry is None:
+        return None, []
+    ref = f"{kind} {snap.namespace}/{name}"
+    if entry.get("found") is not True:
+        return False, [Evidence("cluster", ref, "not found in the cluster when the pod was read")]
+    keys = entry.get("keys")
+    text = "exists"
+    if isinstance(keys, list):
+        text += f"; its keys: {', '.join(map(str, keys))}" if keys else "; it has no keys"
+    return True, [Evidence("cluster", ref, text)]

@@ -91,7 +91,21 @@ def image_pull_unauthorized(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI202"):
         c = v.container
         proof = _proof(v, ctx)
-        if secrets:
+        missing = []
+        for name in secrets:
+            exists, checked = ev.lookup(snap, "Secret", name)
+            proof += checked
+            if exists is False:
+                missing.append(name)
+        if missing:
+            proof.append(ev.spec("$.spec.imagePullSecrets", spec.get("imagePullSecrets")))
+            creds = f"imagePullSecrets {', '.join(missing)} does not exist"
+            fix = (
+                f"Create the docker-registry Secret {', '.join(missing)} in namespace "
+                f"{snap.namespace} with credentials for the registry of {ev.image(c)}, or fix the "
+                f"name in spec.imagePullSecrets of {ev.owner_phrase(snap)}."
+            )
+        elif secrets:
             proof.append(ev.spec("$.spec.imagePullSecrets", spec.get("imagePullSecrets")))
             creds = f"imagePullSecrets {', '.join(secrets)} did not work"
             fix = (
