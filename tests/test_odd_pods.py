@@ -45,6 +45,8 @@ def test_wrong_types_everywhere() -> None:
     st_["conditions"] = "Initialized"
     pod["spec"]["initContainers"][0]["command"] = "sleep 3600"
     pod["spec"]["initContainers"].append("not-a-container")
+    pod["spec"]["volumes"] = [{"name": ["scratch"], "emptyDir": {}}, {"name": "s", "emptyDir": {}}]
+    pod["spec"]["initContainers"][1]["volumeMounts"] = [{"name": ["s"], "mountPath": "/x"}]
     pod["metadata"]["ownerReferences"] = [{"kind": 3}]
     _render_all(Bundle(pod=pod, events=({"involvedObject": "x"}, {"series": 5})))
 

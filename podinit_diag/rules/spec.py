@@ -129,7 +129,9 @@ def init_volume_unshared(ctx: RuleContext) -> Iterator[Draft]:
         (c, j, m)
         for c in ctx.inits
         for j, m in enumerate(as_list(c.spec.get("volumeMounts")))
-        if isinstance(m, dict) and m.get("readOnly") is not True and m.get("name") in scratch
+        if isinstance(m, dict)
+        and m.get("readOnly") is not True
+        and as_str(m.get("name")) in scratch
     ]
     if not candidates:
         return
