@@ -3,6 +3,7 @@ kubectl binary against the package's read-only test API server over TLS on loopb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -304,3 +305,112 @@ def test_live_verifies_the_objects_findings_name(env: dict[str, str], tmp_path: 
     # Secrets were only ever asked for as metadata.
     secret_gets = [p for m, p in srv.request_log if "/secrets/" in p]
     assert secret_gets
+
+
+def test_tls_failure_is_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    other = ApiServer(load_path(FIXTURES / CASES[0]))  # another CA than the one served
+    other.start()
+    try:
+        doc = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+        doc["clusters"][0]["cluster"]["certificate-authority"] = other.ca_file
+        bad = tmp_path / "wrong-ca"
+        bad.write_text(yaml.safe_dump(doc))
+        res = initdoctor(env, "web", "--kubeconfig", str(bad))
+    finally:
+        other.stop()
+    assert res.returncode == 2
+    (line,) = res.stderr.strip().splitlines()
+    assert "cannot reach" in line and "CERTIFICATE_VERIFY_FAILED" in line
+
+
+def test_several_kubeconfig_files_and_contexts(env: dict[str, str], tmp_path: Path) -> None:
+    """KUBECONFIG=a:b merges files; --context picks one; its namespace is the default."""
+    ns, name, captured = _meta(CASES[0])
+    doc = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+    live_ctx = doc["contexts"][0]
+    live_ctx["name"] = "incident"
+    live_ctx["context"]["namespace"] = ns
+    first = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": doc["clusters"],
+        "users": doc["users"],
+    }
+    second = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "contexts": [live_ctx, {"name": "other", "context": {"cluster": "nowhere", "user": "x"}}],
+        "clusters": [{"name": "nowhere", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": "x", "user": {"token": "x"}}],
+        "current-context": "other",
+    }
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.write_text(yaml.safe_dump(first))
+    b.write_text(yaml.safe_dump(second))
+    merged = env | {"KUBECONFIG": os.pathsep.join([str(a), str(b)])}
+    res = initdoctor(merged, name, "--context", "incident", "--now", captured, "-o", "json")
+    assert res.returncode == 1, res.stderr
+    assert json.loads(res.stdout)["reports"][0]["pod"]["namespace"] == ns  # no -n given
+    res = initdoctor(merged, name)  # current context points nowhere
+    assert res.returncode == 2 and "cannot reach" in res.stderr
+
+
+class _ConnectProxy:
+    """A minimal HTTP CONNECT proxy on loopback that counts the tunnels it opens."""
+
+    def __init__(self) -> None:
+        import socketserver
+        import threading
+
+        proxy = self
+        self.tunnels = 0
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                line = self.rfile.readline().decode()
+                while self.rfile.readline() not in (b"\r\n", b""):
+                    pass
+                host, port = line.split()[1].rsplit(":", 1)
+                with socket.create_connection((host, int(port)), timeout=10) as upstream:
+                    proxy.tunnels += 1
+                    self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    pipe = threading.Thread(target=_relay, args=(upstream, self.connection))
+                    pipe.start()
+                    _relay(self.connection, upstream)
+                    pipe.join(timeout=10)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _relay(src: socket.socket, dst: socket.socket) -> None:
+    try:
+        while data := src.recv(65536):
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+def test_proxy_from_the_environment_is_used(env: dict[str, str]) -> None:
+    proxy = _ConnectProxy()
+    try:
+        ns, name, captured = _meta(CASES[0])
+        via_proxy = {k: v for k, v in env.items() if k != "NO_PROXY"} | {"HTTPS_PROXY": proxy.url}
+        res = initdoctor(via_proxy, name, "-n", ns, "--now", captured)
+        assert res.returncode == 1, res.stderr
+        assert proxy.tunnels >= 1
+        before = proxy.tunnels
+        bypass = via_proxy | {"NO_PROXY": "127.0.0.1"}
+        assert initdoctor(bypass, name, "-n", ns, "--now", captured).returncode == 1
+        assert proxy.tunnels == before  # NO_PROXY honoured too
+    finally:
+        proxy.close()
