@@ -50,7 +50,7 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
     first = normalize(Bundle(pod=pod, events=events, captured_at=now), now)
     verdicts = classify_containers(first, config)
     logs = _logs(cluster, first, verdicts, ns, pod_name, notes)
-    related = _related(cluster, first, notes)
+    related = _owner(cluster, first, notes) + _related(cluster, first, notes)
     lookups = _lookups(cluster, first, verdicts, notes)
     return Bundle(
         pod=pod,
@@ -117,6 +117,8 @@ def _related(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
                     labelSelector=f"kubernetes.io/service-name={name}",
                 )
                 out += _kind("EndpointSlice", slices)
+                if not slices:  # clusters without EndpointSlices, or mirroring turned off
+                    out += _endpoints(cluster, ns, name)
             except ClusterError as exc:
                 notes.append(f"could not verify Service {ns}/{name}: {exc}")
     return out
@@ -169,6 +171,32 @@ def _lookups(
     return out
 
 
+_OWNER_PATHS = {
+    "ReplicaSet": "apis/apps/v1/namespaces/{}/replicasets/{}",
+    "Job": "apis/batch/v1/namespaces/{}/jobs/{}",
+}
+
+
+def _owner(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
+    """The controlling ReplicaSet or Job, whose own owner names the Deployment or CronJob
+    whose template the fixes should point at. One request."""
+    owner = snap.owner
+    if owner is None or owner.kind not in _OWNER_PATHS:
+        return []
+    path = "/" + _OWNER_PATHS[owner.kind].format(quote(snap.namespace), quote(owner.name))
+    try:
+        obj = cluster.get(path)
+    except NotFound:
+        return []  # already gone: the fix texts fall back to naming what the pod says
+    except ClusterError as exc:
+        notes.append(f"could not read owner {owner.kind} {owner.name}: {exc}")
+        return []
+    # Only identity and ownership: the template is the pod's own spec already.
+    meta = obj.get("metadata") or {}
+    keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences") if k in meta}
+    return [{"apiVersion": obj.get("apiVersion"), "kind": owner.kind, "metadata": keep}]
+
+
 def _elsewhere(cluster: Cluster, name: str, notes: list[str]) -> list[Json]:
     """Services of that name in other namespaces: a short name used across namespaces is the
     classic mistake, and saying where the Service is makes the fix obvious. One request."""
@@ -178,6 +206,15 @@ def _elsewhere(cluster: Cluster, name: str, notes: list[str]) -> list[Json]:
         notes.append(f"could not look for Service {name} in other namespaces: {exc}")
         return []
     return _kind("Service", found)
+
+
+def _endpoints(cluster: Cluster, ns: str, name: str) -> list[Json]:
+    try:
+        return _kind(
+            "Endpoints", [cluster.get(f"/api/v1/namespaces/{quote(ns)}/endpoints/{quote(name)}")]
+        )
+    except NotFound:
+        return []
 
 
 def _name(obj: dict[str, Any]) -> str:

@@ -414,3 +414,32 @@ def test_proxy_from_the_environment_is_used(env: dict[str, str]) -> None:
         assert proxy.tunnels == before  # NO_PROXY honoured too
     finally:
         proxy.close()
+
+
+def test_owner_chain_names_the_workload_to_edit(env: dict[str, str], tmp_path: Path) -> None:
+    def owned(kind: str, name: str, ns: str, owner_kind: str, owner: str) -> dict[str, object]:
+        group = "apps/v1" if kind == "ReplicaSet" else "batch/v1"
+        ref = {"apiVersion": group, "kind": owner_kind, "name": owner, "controller": True}
+        meta = {"name": name, "namespace": ns, "ownerReferences": [ref]}
+        return {"apiVersion": group, "kind": kind, "metadata": meta}
+
+    cases = []
+    for case, owner_kind in (
+        ("PI101-init-crashloop-migrate", "Deployment"),
+        ("PI102-job-init-failed-never", "CronJob"),
+    ):
+        pod = json.loads((FIXTURES / case / "pod.json").read_text())
+        ref = pod["metadata"]["ownerReferences"][0]
+        ns = pod["metadata"]["namespace"]
+        controller = owned(ref["kind"], ref["name"], ns, owner_kind, "the-real-owner")
+        cases.append((_with_related(case, tmp_path, controller), pod, owner_kind))
+    with ApiServer([b for c, _, _ in cases for b in load_path(c)]) as srv:
+        cfg = tmp_path / "cfg"
+        srv.write_kubeconfig(str(cfg))
+        for _, pod, owner_kind in cases:
+            meta = pod["metadata"]
+            before = len(srv.request_log)
+            res = initdoctor(env, meta["name"], "-n", meta["namespace"], "--kubeconfig", str(cfg))
+            assert res.returncode == 1, res.stderr
+            assert f"{owner_kind} the-real-owner" in res.stdout
+            assert len(srv.request_log) - before <= 6

@@ -92,12 +92,27 @@ def owner_phrase(snap: PodSnapshot) -> str:
     """What to edit: the controller's template when there is one, else the pod."""
     if snap.owner is None:
         return f"pod {snap.name}"
+    top = _controller_of(snap, snap.owner.kind, snap.owner.name)
+    if top is not None:
+        return f"the pod template of {top[0]} {top[1]} ({snap.owner.kind} {snap.owner.name})"
     if snap.owner.kind == "ReplicaSet":
         # A ReplicaSet named <deployment>-<hash> is almost always owned by that Deployment.
         base, _, suffix = snap.owner.name.rpartition("-")
         if base and suffix.isalnum():
             return f"the pod template of Deployment {base} (ReplicaSet {snap.owner.name})"
     return f"the pod template of {snap.owner.kind} {snap.owner.name}"
+
+
+def _controller_of(snap: PodSnapshot, kind: str, name: str) -> tuple[str, str] | None:
+    """(kind, name) of the controller owning a captured owner object, e.g. its Deployment."""
+    for o in snap.related:
+        meta = o.get("metadata")
+        if o.get("kind") != kind or not isinstance(meta, dict) or meta.get("name") != name:
+            continue
+        for ref in meta.get("ownerReferences") or []:
+            if isinstance(ref, dict) and ref.get("controller") is True and ref.get("kind"):
+                return str(ref["kind"]), str(ref.get("name"))
+    return None
 
 
 def who(c: ContainerView) -> str:
