@@ -443,3 +443,29 @@ def test_owner_chain_names_the_workload_to_edit(env: dict[str, str], tmp_path: P
             assert res.returncode == 1, res.stderr
             assert f"{owner_kind} the-real-owner" in res.stdout
             assert len(srv.request_log) - before <= 6
+
+
+def test_exec_credential_plugin(env: dict[str, str], server: ApiServer, tmp_path: Path) -> None:
+    """Auth through an exec plugin (as EKS, GKE and OIDC helpers do), via the client's loader."""
+    plugin = tmp_path / "credential-helper.py"
+    credential = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "kind": "ExecCredential",
+        "status": {"token": server.token},
+    }
+    plugin.write_text(f"import json\nprint(json.dumps({credential!r}))\n")
+    doc = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+    doc["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": sys.executable,
+            "args": [str(plugin)],
+            "interactiveMode": "Never",
+        }
+    }
+    cfg = tmp_path / "exec-kubeconfig"
+    cfg.write_text(yaml.safe_dump(doc))
+    ns, name, captured = _meta(CASES[0])
+    res = initdoctor(env, name, "-n", ns, "--kubeconfig", str(cfg), "--now", captured)
+    assert res.returncode == 1, res.stderr
+    assert "PI101" in res.stdout
