@@ -10,6 +10,7 @@ into the client's model objects (10k pods as models cost 19 s and 1.6 GB; as dic
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,10 @@ class Settings:
     timeout: float = 5.0
     proxy: str | None = None  # from the environment, resolved by the CLI
     no_proxy: str | None = None
+    # In-cluster fallback: where the pod's service account is mounted, and the environment
+    # holding KUBERNETES_SERVICE_HOST/PORT (None: the process's own).
+    service_account_dir: str = "/var/run/secrets/kubernetes.io/serviceaccount"
+    environ: Mapping[str, str] | None = None
 
 
 class Cluster:
@@ -45,7 +50,7 @@ class Cluster:
         from kubernetes.client.api_client import ApiClient
         from kubernetes.client.configuration import Configuration
         from kubernetes.config.config_exception import ConfigException
-        from kubernetes.config.incluster_config import load_incluster_config
+        from kubernetes.config.incluster_config import InClusterConfigLoader
         from kubernetes.config.kube_config import list_kube_config_contexts, load_kube_config
 
         self.timeout = settings.timeout
@@ -68,14 +73,21 @@ class Cluster:
         except (ConfigException, FileNotFoundError, OSError) as exc:
             if settings.kubeconfig or settings.context:
                 raise ClusterError(f"cannot load kubeconfig: {_one_line(exc)}") from None
+            sa = settings.service_account_dir
+            loader_args: dict[str, Any] = {
+                "token_filename": os.path.join(sa, "token"),
+                "cert_filename": os.path.join(sa, "ca.crt"),
+            }
+            if settings.environ is not None:
+                loader_args["environ"] = settings.environ
             try:
-                load_incluster_config(client_configuration=config)
+                InClusterConfigLoader(**loader_args).load_and_set(config)
             except ConfigException:
                 raise ClusterError(
                     "no kubeconfig found (set --kubeconfig or KUBECONFIG) and not running in a "
                     "cluster"
                 ) from None
-            namespace = _incluster_namespace()
+            namespace = _incluster_namespace(sa)
         # One attempt per request: a dead endpoint should fail fast, not be retried quietly.
         config.retries = 0
         if settings.proxy and not config.proxy:
@@ -188,8 +200,8 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] or type(exc).__name__
 
 
-def _incluster_namespace() -> str:
-    path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+def _incluster_namespace(service_account_dir: str) -> str:
+    path = os.path.join(service_account_dir, "namespace")
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read().strip() or "default"

@@ -469,3 +469,32 @@ def test_exec_credential_plugin(env: dict[str, str], server: ApiServer, tmp_path
     res = initdoctor(env, name, "-n", ns, "--kubeconfig", str(cfg), "--now", captured)
     assert res.returncode == 1, res.stderr
     assert "PI101" in res.stdout
+
+
+def test_in_cluster_service_account(
+    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No kubeconfig: the client's in-cluster loader reads the mounted service account."""
+    from podinit_diag.fetch import fetch_bundle
+    from podinit_diag.live import Cluster, Settings
+    from podinit_diag.rules import Config
+
+    ns, name, _ = _meta(CASES[0])
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    (sa / "token").write_text(server.token)
+    shutil.copy(server.ca_file, sa / "ca.crt")
+    (sa / "namespace").write_text(ns)
+    for var in ("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config either
+    port = server.url.rsplit(":", 1)[1]
+    cluster = Cluster(
+        Settings(
+            service_account_dir=str(sa),
+            environ={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port},
+        )
+    )
+    assert cluster.namespace == ns  # the service account's namespace is the default
+    bundle = fetch_bundle(cluster, cluster.namespace, name, Config())
+    assert bundle.pod["metadata"]["name"] == name
