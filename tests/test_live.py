@@ -498,3 +498,25 @@ def test_in_cluster_service_account(
     assert cluster.namespace == ns  # the service account's namespace is the default
     bundle = fetch_bundle(cluster, cluster.namespace, name, Config())
     assert bundle.pod["metadata"]["name"] == name
+
+
+def test_forbidden_optional_object_becomes_a_note(env: dict[str, str], tmp_path: Path) -> None:
+    case = tmp_path / "waits-on-db"
+    shutil.copytree(FIXTURES / "PI107-init-service-missing-other-namespace", case)
+    pod = json.loads((case / "pod.json").read_text())
+    init = pod["spec"]["initContainers"][0]
+    init["command"] = ["sh", "-c", "until nslookup postgres.db; do sleep 2; done"]
+    init.pop("args", None)
+    (case / "pod.json").write_text(json.dumps(pod))
+    with ApiServer(load_path(case), forbidden_namespaces=["db"]) as srv:
+        cfg = tmp_path / "cfg"
+        srv.write_kubeconfig(str(cfg))
+        meta = pod["metadata"]
+        res = initdoctor(
+            env, meta["name"], "-n", meta["namespace"], "--kubeconfig", str(cfg), "-o", "json"
+        )
+    assert res.returncode in (0, 1), res.stderr  # a report, not a failure of the run
+    errors = json.loads(res.stdout)["reports"][0]["errors"]
+    assert any(
+        e.startswith("could not verify Service db/postgres:") and "forbidden" in e for e in errors
+    )
