@@ -27,6 +27,7 @@ from .load import load_path
 from .model import Report
 from .render import jsonout, markdown, table
 from .rules import Config, all_rules
+from .scan import ScanSummary
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
@@ -60,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-n", "--namespace", help="namespace (default: the context's, else default)")
     p.add_argument("-A", "--all-namespaces", action="store_true", help="pods of every namespace")
+    p.add_argument("-l", "--selector", help="label selector of the pods to scan (live)")
+    p.add_argument("--all", action="store_true", help="list healthy pods in a scan too")
+    p.add_argument(
+        "--max-log-pods",
+        type=int,
+        default=20,
+        metavar="N",
+        help="in a scan, read logs of at most N pods, most severe first (20)",
+    )
     p.add_argument("--context", help="kubeconfig context to use")
     p.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG, ~/.kube/config)")
     p.add_argument(
@@ -160,6 +170,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     ]
     if not reports:
         raise InputError("no pod in the input matches " + _selection(args))
+    if len(reports) > 1 and not args.targets:
+        summary = ScanSummary(keep_healthy=args.all)
+        summary.extend(reports)
+        out.write(_render_scan(summary, args.output, _colour(out)))
+        return _exit_code(reports, args.fail_on)
     out.write(_render(reports, args.output, _colour(out)))
     return _exit_code(reports, args.fail_on)
 
@@ -327,6 +342,14 @@ def _render(reports: list[Report], output: str, colour: bool) -> str:
     if output == "markdown":
         return markdown.render(reports)
     return table.render(reports, colour=colour)
+
+
+def _render_scan(summary: ScanSummary, output: str, colour: bool) -> str:
+    if output == "json":
+        return jsonout.render_scan(summary)
+    if output == "markdown":
+        return markdown.render_scan(summary)
+    return table.render_scan(summary, colour=colour)
 
 
 def _exit_code(reports: list[Report], fail_on: str) -> int:

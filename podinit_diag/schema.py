@@ -91,18 +91,61 @@ REPORT = _obj(
     }
 )
 
+GROUP = _obj(
+    {
+        "namespace": _STR,
+        "owner": _NSTR,
+        "code": {"type": "string", "pattern": "^PI[0-9]{3}$"},
+        "rule": _STR,
+        "severity": {"enum": ["error", "warning", "info"]},
+        "container": _NSTR,
+        "title": _STR,
+        "count": {"type": "integer", "minimum": 1},
+        "examples": {"type": "array", "items": _STR},
+    }
+)
+
+SUMMARY = _obj(
+    {
+        "pods": {"type": "integer", "minimum": 0},
+        "with_findings": {"type": "integer", "minimum": 0},
+        "healthy": {"type": "integer", "minimum": 0},
+        "by_severity": _obj(
+            {k: {"type": "integer", "minimum": 0} for k in ("error", "warning", "info")}
+        ),
+    }
+)
+
+
+def _with_optional(obj: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """Fields added after a schema version shipped are optional: old output stays valid."""
+    return {**obj, "properties": {**obj["properties"], **optional}}
+
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://podinit-diag.dev/schemas/report-v1.json",
     "title": "initdoctor report",
     "description": "Output of `initdoctor -o json`, schema_version 1.",
-    **_obj(
-        {
-            "schema_version": {"const": 1},
-            "tool": _obj({"name": {"const": "initdoctor"}, "version": _STR}),
-            "reports": {"type": "array", "items": {"$ref": "#/$defs/report"}},
-            "errors": {"type": "array", "items": _STR},
-        }
+    **_with_optional(
+        _obj(
+            {
+                "schema_version": {"const": 1},
+                "tool": _obj({"name": {"const": "initdoctor"}, "version": _STR}),
+                "reports": {"type": "array", "items": {"$ref": "#/$defs/report"}},
+                "errors": {"type": "array", "items": _STR},
+            }
+        ),
+        # scans (several pods) add these
+        groups={"type": "array", "items": {"$ref": "#/$defs/group"}},
+        summary={"$ref": "#/$defs/summary"},
     ),
-    "$defs": {"report": REPORT, "finding": FINDING, "evidence": EVIDENCE, "step": STEP},
+    "$defs": {
+        "report": REPORT,
+        "finding": FINDING,
+        "evidence": EVIDENCE,
+        "step": STEP,
+        "group": GROUP,
+        "summary": SUMMARY,
+    },
 }

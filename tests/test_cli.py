@@ -116,7 +116,7 @@ def test_target_and_namespace_filter_a_pod_list(tmp_path: Path) -> None:
     res = run_cli("--from", str(f), "-o", "json", "--fail-on", "never", f"pod/{name}", "-n", ns)
     assert res.returncode == 0, res.stderr
     assert [r["pod"]["name"] for r in json.loads(res.stdout)["reports"]] == [name]
-    res = run_cli("--from", str(f), "-o", "json", "--fail-on", "never")
+    res = run_cli("--from", str(f), "-o", "json", "--fail-on", "never", "--all")
     assert len(json.loads(res.stdout)["reports"]) == 5
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from .. import __version__
 from ..kubetime import format_time
 from ..model import Finding, Report, TimelineStep
+from ..scan import ScanSummary
 
 SCHEMA_VERSION = 1
 
@@ -91,3 +92,32 @@ def envelope(reports: Sequence[Report], errors: Sequence[str] = ()) -> dict[str,
 
 def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
     return json.dumps(envelope(reports, errors), indent=2, ensure_ascii=False) + "\n"
+
+
+def scan_envelope(s: ScanSummary) -> dict[str, Any]:
+    doc = envelope(s.reports, s.errors)
+    doc["groups"] = [
+        {
+            "namespace": g.namespace,
+            "owner": g.owner or None,
+            "code": g.code,
+            "rule": g.rule,
+            "severity": g.severity.value,
+            "container": g.container,
+            "title": g.title,
+            "count": g.count,
+            "examples": list(g.examples),
+        }
+        for g in s.groups
+    ]
+    doc["summary"] = {
+        "pods": s.pods,
+        "with_findings": s.unhealthy,
+        "healthy": s.healthy,
+        "by_severity": s.by_severity(),
+    }
+    return doc
+
+
+def render_scan(s: ScanSummary) -> str:
+    return json.dumps(scan_envelope(s), indent=2, ensure_ascii=False) + "\n"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ..kubetime import format_time
 from ..model import Report
+from ..scan import ScanSummary
 from .common import POD_HEADERS, STEP_HEADERS, blocking_line, context_line, pod_row, step_row
 
 
@@ -64,3 +65,38 @@ def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
     if errors:
         text += "\n### Errors\n\n" + "\n".join(f"- {e}" for e in errors) + "\n"
     return text
+
+
+def render_scan(s: ScanSummary) -> str:
+    rows = []
+    for r in s.reports:
+        first = r.findings[0] if r.findings else None
+        p = r.pod
+        rows.append(
+            [
+                p.namespace,
+                p.name,
+                p.ready,
+                p.status,
+                p.restarts,
+                f"{first.code} {first.rule}" if first else "-",
+                (first.container or "-") if first else "-",
+            ]
+        )
+    out = ["## Scan", ""]
+    if rows:
+        out += table(
+            ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "FINDING", "CONTAINER"), rows
+        )
+    if s.groups:
+        out += ["", "### Groups (same owner, same cause)", ""]
+        for g in s.groups:
+            where = f" · container `{g.container}`" if g.container else ""
+            out.append(
+                f"- **{g.code} {g.rule}** ({g.severity.value}) · `{g.namespace}/{g.owner or '-'}`"
+                f"{where}: {g.count} pod(s), e.g. {', '.join(code(e) for e in g.examples)}: "
+                f"{g.title}"
+            )
+    out += ["", f"{s.pods} pods scanned: {s.unhealthy} with findings, {s.healthy} healthy."]
+    out += [f"- error: {e}" for e in s.errors]
+    return "\n".join(out) + "\n"

@@ -12,6 +12,7 @@ from tabulate import tabulate
 
 from ..model import Report, Severity
 from ..rules import Rule
+from ..scan import ScanSummary
 from .common import (
     POD_HEADERS,
     STEP_HEADERS,
@@ -72,3 +73,58 @@ def render(reports: Sequence[Report], errors: Sequence[str] = (), colour: bool =
 def render_rules(rules: Sequence[Rule]) -> str:
     rows = [[r.code, r.name, r.severity.value, r.summary] for r in rules]
     return tabulate(rows, headers=("CODE", "RULE", "SEVERITY", "SUMMARY"), tablefmt="plain") + "\n"
+
+
+SCAN_HEADERS = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "FINDING", "CONTAINER")
+
+
+def render_scan(s: ScanSummary, colour: bool = False) -> str:
+    """One line per unhealthy pod, then the groups of pods failing the same way."""
+    rows = []
+    for r in s.reports:
+        first = r.findings[0] if r.findings else None
+        finding = f"{first.code} {first.rule}" if first else "-"
+        if first is not None:
+            finding = _paint(finding, _COLOURS[first.severity], colour)
+        p = r.pod
+        rows.append(
+            [
+                p.namespace,
+                p.name,
+                p.ready,
+                p.status,
+                p.restarts,
+                finding,
+                (first.container or "-") if first else "-",
+            ]
+        )
+    out = []
+    if rows:
+        out.append(tabulate(rows, headers=SCAN_HEADERS, tablefmt="plain", disable_numparse=True))
+    groups = s.groups
+    if groups:
+        out += ["", "Groups (same owner, same cause):"]
+        for g in groups:
+            label = _paint(f"{g.severity.value.upper():<7}", _COLOURS[g.severity], colour)
+            where = f" [{g.container}]" if g.container else ""
+            owner = g.owner or "(no owner)"
+            pods = "pod" if g.count == 1 else "pods"
+            out.append(
+                f"  {label} {g.code} {g.rule}  {g.namespace}/{owner}{where}: {g.count} {pods}"
+                f" (e.g. {', '.join(g.examples)})"
+            )
+            out.append(f"          {g.title}")
+    out += ["", scan_line(s)]
+    out += [f"error: {e}" for e in s.errors]
+    return "\n".join(out) + "\n"
+
+
+def scan_line(s: ScanSummary) -> str:
+    by = s.by_severity()
+    worst = ", ".join(f"{n} {k}" for k, n in by.items() if n)
+    listed = " (listed)" if s.keep_healthy else " (not listed; --all lists them)"
+    return (
+        f"{s.pods} pods scanned: {s.unhealthy} with findings"
+        + (f" ({worst})" if worst else "")
+        + f", {s.healthy} healthy{listed if s.healthy else ''}"
+    )
