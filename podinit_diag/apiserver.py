@@ -603,10 +603,12 @@ class ApiServer:
         token: str | None = None,
         forbidden_namespaces: Iterable[str] = (),
         delay: float = 0.0,
+        namespaced_only: bool = False,
     ) -> None:
         self.store = Store(bundles)
         self.token = token if token is not None else secrets.token_urlsafe(24)
         self.forbidden_namespaces = frozenset(forbidden_namespaces)
+        self.namespaced_only = namespaced_only
         self.delay = delay
         self.request_log: list[tuple[str, str]] = []
         self.url = ""
@@ -773,6 +775,15 @@ class ApiServer:
         elif namespace is not None:
             verb = "list" if name is None else "get"
             self._check_namespace(namespace, resource, verb, name, sub)
+        elif resource.namespaced and self.namespaced_only:
+            # A user bound by namespace RoleBindings only: cluster-scope lists are refused.
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'{resource.group_resource} is forbidden: User "{USER}" cannot list resource '
+                f'"{resource.plural}" in API group "{resource.group}" at the cluster scope',
+                {"kind": resource.plural, "group": resource.group},
+            )
         if sub == "log":
             assert name is not None and namespace is not None
             return "text/plain", self._log(namespace, name, query)

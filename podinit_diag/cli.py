@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .catalog import explain, find_rule, rule_dict, rules_markdown
@@ -28,6 +28,9 @@ from .model import Report
 from .render import jsonout, markdown, table
 from .rules import Config, all_rules
 from .scan import ScanSummary
+
+if TYPE_CHECKING:
+    from .live import Cluster
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
@@ -154,6 +157,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return _serve(args.serve)
     if args.demo:
         return _demo(args, config, out)
+    if not args.sources and not args.targets:
+        return _scan(args, config, out)
     if not args.sources:
         reports = _live(args, config, now)
         out.write(_render(reports, args.output, _colour(out)))
@@ -244,6 +249,48 @@ def _serve(path: str) -> int:
     return EXIT_OK
 
 
+def _cluster(args: argparse.Namespace) -> Cluster:
+    from .live import Cluster, Settings
+
+    try:
+        timeout = parse_duration(args.request_timeout).total_seconds()
+    except ValueError as exc:
+        raise UsageError(f"--request-timeout: {exc}") from None
+    proxies = urllib.request.getproxies()
+    return Cluster(
+        Settings(
+            kubeconfig=args.kubeconfig,
+            context=args.context,
+            timeout=timeout,
+            proxy=proxies.get("https"),
+            no_proxy=proxies.get("no"),
+        )
+    )
+
+
+def _scan(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """Scan a namespace (-n, else the context's) or every namespace (-A)."""
+    from .livescan import scan
+
+    if args.save:
+        raise UsageError("--save writes one pod's bundle; name the pod to save")
+    cluster = _cluster(args)
+    namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
+    tty = sys.stderr.isatty()
+
+    def progress(pods: int, requests: int) -> None:
+        if tty:
+            print(f"\rinitdoctor: {pods} pods read, {requests} requests", end="", file=sys.stderr)
+
+    summary = scan(cluster, namespace, args.selector, config, args.max_log_pods, args.all, progress)
+    if tty:
+        print(file=sys.stderr)
+    out.write(_render_scan(summary, args.output, _colour(out)))
+    ranks = [r.worst.rank for r in summary.reports if r.worst is not None]
+    threshold = FAIL_ON[args.fail_on]
+    return EXIT_FINDINGS if any(rank <= threshold for rank in ranks) else EXIT_OK
+
+
 def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> list[Report]:
     """Diagnose pods of a live cluster (the CLI's default mode)."""
     if not args.targets:
@@ -254,22 +301,8 @@ def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> lis
             raise UsageError(f"{t}: only pods can be diagnosed in this version (POD or pod/NAME)")
         names.append(t.split("/", 1)[1] if "/" in t else t)
     from .fetch import fetch_bundle, save_bundle
-    from .live import Cluster, Settings
 
-    try:
-        timeout = parse_duration(args.request_timeout).total_seconds()
-    except ValueError as exc:
-        raise UsageError(f"--request-timeout: {exc}") from None
-    proxies = urllib.request.getproxies()
-    cluster = Cluster(
-        Settings(
-            kubeconfig=args.kubeconfig,
-            context=args.context,
-            timeout=timeout,
-            proxy=proxies.get("https"),
-            no_proxy=proxies.get("no"),
-        )
-    )
+    cluster = _cluster(args)
     namespace = args.namespace or cluster.namespace
     reports = []
     for name in names:

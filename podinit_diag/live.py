@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,10 @@ class NotFound(ClusterError):
 
 class Forbidden(ClusterError):
     pass
+
+
+class Expired(ClusterError):
+    """410 Gone: a list's continue token outlived the server's compaction window."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,38 @@ class Cluster:
         data = self._request(path, query)
         return data if isinstance(data, bytes) else str(data).encode()
 
+    def iter_items(
+        self, path: str, page: int = 500, **query: str | int | bool
+    ) -> Iterator[dict[str, Any]]:
+        """Items of a list, one page in memory at a time. An expired continue token (410)
+        restarts the list from the top (twice at most); items already yielded are skipped
+        by uid."""
+        token, restarts = "", 0
+        seen: set[str] = set()
+        while True:
+            q = dict(query, limit=page)
+            if token:
+                q["continue"] = token
+            try:
+                doc = self.get(path, **q)
+            except Expired:
+                if restarts >= 2:
+                    raise
+                token, restarts = "", restarts + 1
+                continue
+            for item in doc.get("items") or []:
+                if not isinstance(item, dict):
+                    continue
+                uid = str((item.get("metadata") or {}).get("uid") or "")
+                if uid:
+                    if uid in seen:
+                        continue
+                    seen.add(uid)
+                yield item
+            token = (doc.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
+
     def list_all(
         self, path: str, page: int = 500, **query: str | int | bool
     ) -> list[dict[str, Any]]:
@@ -192,6 +228,8 @@ def _status_error(code: int, body: bytes | None, path: str) -> ClusterError:
         return Forbidden(message)
     if code == 404:
         return NotFound(message)
+    if code == 410:
+        return Expired(message)
     return ClusterError(f"{message} (HTTP {code})")
 
 

@@ -1,0 +1,144 @@
+"""Scanning a cluster: pages of pods and events joined client-side, against the test server."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from podinit_diag.apiserver import ApiServer
+from podinit_diag.live import Cluster, Settings
+from podinit_diag.load import load_path
+from podinit_diag.model import Bundle
+
+from .conftest import ROOT, fixture_dirs
+
+NAMESPACES = ("ns-a", "ns-b", "ns-c")
+PODS = 1200
+
+
+def _generated() -> list[Bundle]:
+    templates = [b for d in fixture_dirs() for b in load_path(d)]
+    out = []
+    for i in range(PODS):
+        t = templates[i % len(templates)]
+        pod = copy.deepcopy(dict(t.pod))
+        ns = NAMESPACES[i % len(NAMESPACES)]
+        uid = str(uuid.UUID(int=i + 1))
+        pod["metadata"] = dict(pod["metadata"], name=f"p{i:05d}", namespace=ns, uid=uid)
+        events = []
+        for e in t.events:
+            e = copy.deepcopy(dict(e))
+            e["involvedObject"] = dict(
+                e.get("involvedObject") or {}, name=f"p{i:05d}", namespace=ns, uid=uid
+            )
+            e["metadata"] = dict(
+                e.get("metadata") or {}, namespace=ns, name=f"p{i:05d}.{len(events)}"
+            )
+            events.append(e)
+        out.append(Bundle(pod=pod, events=tuple(events), logs=t.logs, captured_at=t.captured_at))
+    return out
+
+
+BUNDLES = _generated()
+EVENTS = sum(len(b.events) for b in BUNDLES)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ApiServer]:
+    with ApiServer(BUNDLES) as srv:
+        yield srv
+
+
+def _env(srv: ApiServer, tmp: Path) -> dict[str, str]:
+    cfg = tmp / "kubeconfig"
+    srv.write_kubeconfig(str(cfg))
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    return env | {"KUBECONFIG": str(cfg), "HOME": str(tmp), "NO_PROXY": "127.0.0.1"}
+
+
+def initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "podinit_diag.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_all_namespaces_requests_are_pages(server: ApiServer, tmp_path: Path) -> None:
+    before = len(server.request_log)
+    res = initdoctor(_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0")
+    assert res.returncode == 1, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["summary"]["pods"] == PODS
+    assert doc["summary"]["healthy"] + doc["summary"]["with_findings"] == PODS
+    made = server.request_log[before:]
+    pages = math.ceil(PODS / 500) + max(1, math.ceil(EVENTS / 500))
+    assert len(made) == pages, made
+    assert {p.split("?")[0] for _, p in made} == {"/api/v1/pods", "/api/v1/events"}
+
+
+def test_namespace_and_selector_scopes(server: ApiServer, tmp_path: Path) -> None:
+    env = _env(server, tmp_path)
+    res = initdoctor(env, "-n", "ns-b", "-o", "json", "--max-log-pods", "0", "--all")
+    doc = json.loads(res.stdout)
+    assert doc["summary"]["pods"] == PODS // 3
+    assert {r["pod"]["namespace"] for r in doc["reports"]} == {"ns-b"}
+    labels = BUNDLES[0].pod["metadata"]["labels"]
+    key, value = next(iter(labels.items()))
+    want = sum(
+        1
+        for b in BUNDLES
+        if b.pod["metadata"]["namespace"] == "ns-a"
+        and (b.pod["metadata"].get("labels") or {}).get(key) == value
+    )
+    res = initdoctor(env, "-n", "ns-a", "-l", f"{key}={value}", "-o", "json", "--max-log-pods", "0")
+    assert json.loads(res.stdout)["summary"]["pods"] == want
+
+
+def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -> None:
+    before = len(server.request_log)
+    res = initdoctor(_env(server, tmp_path), "-n", "ns-a", "--max-log-pods", "3", "-o", "json")
+    assert res.returncode == 1, res.stderr
+    logs = [p for _, p in server.request_log[before:] if "/log" in p]
+    assert 1 <= len({p.split("/log")[0] for p in logs}) <= 3
+
+
+def test_partial_permissions(tmp_path: Path) -> None:
+    with ApiServer(BUNDLES, namespaced_only=True, forbidden_namespaces=["ns-c"]) as srv:
+        env = _env(srv, tmp_path)
+        res = initdoctor(env, "-A", "-o", "json", "--max-log-pods", "0")
+        assert res.returncode == 1, res.stderr
+        doc = json.loads(res.stdout)
+        assert doc["summary"]["pods"] == 2 * PODS // 3
+        assert any(e.startswith("namespace ns-c:") and "forbidden" in e for e in doc["errors"])
+    with ApiServer(BUNDLES, namespaced_only=True, forbidden_namespaces=NAMESPACES) as srv:
+        res = initdoctor(_env(srv, tmp_path), "-A")
+        assert res.returncode == 2
+        assert "no namespace could be read" in res.stderr
+
+
+def test_expired_continue_token_restarts_the_list(
+    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = tmp_path / "cfg"
+    server.write_kubeconfig(str(cfg))
+    cluster = Cluster(Settings(kubeconfig=str(cfg)))
+    items = cluster.iter_items("/api/v1/pods", page=100)
+    uids = [next(items)["metadata"]["uid"] for _ in range(150)]
+    server.expire_continue_tokens()  # the server compacted: the next page answers 410
+    uids += [i["metadata"]["uid"] for i in items]
+    assert len(uids) == PODS and len(set(uids)) == PODS
