@@ -28,6 +28,7 @@ from .model import Report
 from .render import jsonout, markdown, table
 from .rules import Config, all_rules
 from .scan import ScanSummary
+from .workloads import parse_target
 
 if TYPE_CHECKING:
     from .live import Cluster
@@ -159,6 +160,13 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return _demo(args, config, out)
     if not args.sources and not args.targets:
         return _scan(args, config, out)
+    workloads = (
+        [w for w in map(parse_target, args.targets) if w is not None] if not args.sources else []
+    )
+    if workloads:
+        if len(workloads) != len(args.targets):
+            raise UsageError("give either pods or workloads (deploy/NAME, sts/NAME ...), not both")
+        return _scan(args, config, out, workloads)
     if not args.sources:
         reports = _live(args, config, now)
         out.write(_render(reports, args.output, _colour(out)))
@@ -268,21 +276,36 @@ def _cluster(args: argparse.Namespace) -> Cluster:
     )
 
 
-def _scan(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    """Scan a namespace (-n, else the context's) or every namespace (-A)."""
+def _scan(
+    args: argparse.Namespace,
+    config: Config,
+    out: TextIO,
+    workloads: list[tuple[str, str]] | None = None,
+) -> int:
+    """Scan a namespace (-n, else the context's), every namespace (-A), or workloads' pods."""
     from .livescan import scan
+    from .workloads import pod_selectors
 
     if args.save:
         raise UsageError("--save writes one pod's bundle; name the pod to save")
     cluster = _cluster(args)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
+    selector: str | list[str] | None = args.selector
+    if workloads:
+        if namespace is None:
+            raise UsageError("workload targets need one namespace (-n), not -A")
+        selector = [
+            s for kind, name in workloads for s in pod_selectors(cluster, namespace, kind, name)
+        ]
+        if not selector:
+            raise InputError(f"{args.targets[0]}: no pods (the workload owns no Jobs)")
     tty = sys.stderr.isatty()
 
     def progress(pods: int, requests: int) -> None:
         if tty:
             print(f"\rinitdoctor: {pods} pods read, {requests} requests", end="", file=sys.stderr)
 
-    summary = scan(cluster, namespace, args.selector, config, args.max_log_pods, args.all, progress)
+    summary = scan(cluster, namespace, selector, config, args.max_log_pods, args.all, progress)
     if tty:
         print(file=sys.stderr)
     out.write(_render_scan(summary, args.output, _colour(out)))
@@ -297,8 +320,6 @@ def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> lis
         raise UsageError("give a pod name to diagnose, or --from PATH for saved data")
     names = []
     for t in args.targets:
-        if "/" in t and not t.startswith(_POD_PREFIXES):
-            raise UsageError(f"{t}: only pods can be diagnosed in this version (POD or pod/NAME)")
         names.append(t.split("/", 1)[1] if "/" in t else t)
     from .fetch import fetch_bundle, save_bundle
 

@@ -47,15 +47,24 @@ Progress = Callable[[int, int], None]  # (pods seen, requests made)
 def scan(
     cluster: Cluster,
     namespace: str | None,
-    selector: str | None,
+    selector: str | list[str] | None,
     config: Config,
     max_log_pods: int = 20,
     keep_healthy: bool = False,
     progress: Progress | None = None,
 ) -> ScanSummary:
-    """Scan one namespace, or every namespace when ``namespace`` is None."""
+    """Scan one namespace, or every namespace when ``namespace`` is None. Several selectors
+    (a CronJob's Jobs) are scanned in turn into one summary."""
     now = datetime.now(UTC).replace(microsecond=0)
     summary = ScanSummary(keep_healthy=keep_healthy)
+    if isinstance(selector, list):
+        if namespace is None:
+            raise ValueError("several selectors need a namespace")
+        reports: list[Report] = []
+        for one in selector:
+            reports += _scan_scope(cluster, namespace, one, config, now, summary, progress)
+        summary.extend(_with_logs(cluster, reports, config, max_log_pods, summary))
+        return summary
     scopes: list[str | None] = [namespace]
     if namespace is None:
         try:

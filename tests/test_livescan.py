@@ -142,3 +142,76 @@ def test_expired_continue_token_restarts_the_list(
     server.expire_continue_tokens()  # the server compacted: the next page answers 410
     uids += [i["metadata"]["uid"] for i in items]
     assert len(uids) == PODS and len(set(uids)) == PODS
+
+
+def _workloads(key: str, value: str) -> tuple[dict[str, object], ...]:
+    def obj(
+        api: str, kind: str, name: str, selector: dict[str, object], **meta: object
+    ) -> dict[str, object]:
+        return {
+            "apiVersion": api,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": "ns-a", "uid": f"uid-{name}", **meta},
+            "spec": {"selector": selector},
+        }
+
+    labels = {"matchLabels": {key: value}}
+    owner = [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "name": "nightly",
+            "uid": "uid-nightly",
+            "controller": True,
+        }
+    ]
+    return (
+        obj("apps/v1", "Deployment", "web", labels),
+        obj(
+            "apps/v1",
+            "StatefulSet",
+            "db",
+            {"matchExpressions": [{"key": key, "operator": "In", "values": [value]}]},
+        ),
+        obj(
+            "apps/v1",
+            "DaemonSet",
+            "agent",
+            {"matchExpressions": [{"key": key, "operator": "Exists"}]},
+        ),
+        obj("apps/v1", "ReplicaSet", "web-7f9c", labels),
+        obj("batch/v1", "Job", "migrate", labels),
+        obj("batch/v1", "CronJob", "nightly", {}),
+        obj("batch/v1", "Job", "nightly-29000000", labels, ownerReferences=owner),
+    )
+
+
+def test_workload_targets_resolve_to_their_pods(tmp_path: Path) -> None:
+    import dataclasses
+
+    ns_a = [b for b in BUNDLES if b.pod["metadata"]["namespace"] == "ns-a"]
+    key, value = next(iter(ns_a[0].pod["metadata"]["labels"].items()))
+    matching = sum(1 for b in ns_a if (b.pod["metadata"].get("labels") or {}).get(key) == value)
+    having = sum(1 for b in ns_a if key in (b.pod["metadata"].get("labels") or {}))
+    bundles = [dataclasses.replace(BUNDLES[0], related=_workloads(key, value)), *BUNDLES[1:]]
+    with ApiServer(bundles) as srv:
+        env = _env(srv, tmp_path)
+        for target, want in (
+            ("deploy/web", matching),
+            ("deployments.apps/web", matching),
+            ("sts/db", matching),
+            ("ds/agent", having),
+            ("rs/web-7f9c", matching),
+            ("job/migrate", matching),
+            ("cronjob/nightly", matching),
+        ):
+            res = initdoctor(
+                env, target, "-n", "ns-a", "-o", "json", "--max-log-pods", "0", "--all"
+            )
+            assert res.returncode in (0, 1), (target, res.stderr)
+            doc = json.loads(res.stdout)
+            assert doc["summary"]["pods"] == want, target
+        res = initdoctor(env, "deploy/nope", "-n", "ns-a")
+        assert res.returncode == 2 and 'deployment "nope" not found' in res.stderr
+        res = initdoctor(env, "widget/x", "-n", "ns-a")
+        assert res.returncode == 2 and "unknown resource type" in res.stderr

@@ -1,0 +1,101 @@
+"""Workload targets (``deploy/web``, ``sts/db``, ``cronjob/nightly`` ...) resolved to pod selectors.
+
+A workload's pods are the ones its ``spec.selector`` matches in its namespace; a CronJob's
+are those of the Jobs it owns. Names follow kubectl: short names, singular and plural
+forms, and ``plural.group``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from .errors import InputError
+from .live import Cluster, NotFound
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    path: str  # API path of the collection, {ns} to fill
+
+
+KINDS = {
+    "Deployment": Kind("Deployment", "/apis/apps/v1/namespaces/{ns}/deployments"),
+    "StatefulSet": Kind("StatefulSet", "/apis/apps/v1/namespaces/{ns}/statefulsets"),
+    "DaemonSet": Kind("DaemonSet", "/apis/apps/v1/namespaces/{ns}/daemonsets"),
+    "ReplicaSet": Kind("ReplicaSet", "/apis/apps/v1/namespaces/{ns}/replicasets"),
+    "Job": Kind("Job", "/apis/batch/v1/namespaces/{ns}/jobs"),
+    "CronJob": Kind("CronJob", "/apis/batch/v1/namespaces/{ns}/cronjobs"),
+}
+_ALIASES = {
+    "Deployment": ("deploy", "deployment", "deployments", "deployments.apps"),
+    "StatefulSet": ("sts", "statefulset", "statefulsets", "statefulsets.apps"),
+    "DaemonSet": ("ds", "daemonset", "daemonsets", "daemonsets.apps"),
+    "ReplicaSet": ("rs", "replicaset", "replicasets", "replicasets.apps"),
+    "Job": ("job", "jobs", "jobs.batch"),
+    "CronJob": ("cj", "cronjob", "cronjobs", "cronjobs.batch"),
+}
+BY_NAME = {alias: kind for kind, aliases in _ALIASES.items() for alias in aliases}
+
+
+def parse_target(target: str) -> tuple[str, str] | None:
+    """(Kind, name) for ``deploy/web``; None for a pod (``web``, ``pod/web``)."""
+    if "/" not in target:
+        return None
+    resource, name = target.split("/", 1)
+    if resource.lower() in ("po", "pod", "pods"):
+        return None
+    kind = BY_NAME.get(resource.lower())
+    if kind is None or not name:
+        known = ", ".join(sorted(a for a in BY_NAME if "." not in a))
+        raise InputError(
+            f"{target}: unknown resource type {resource!r} (use pod or one of {known})"
+        )
+    return kind, name
+
+
+def selector_string(selector: Any) -> str:
+    """A LabelSelector object as the ``labelSelector`` query syntax."""
+    if not isinstance(selector, dict):
+        return ""
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for e in selector.get("matchExpressions") or []:
+        if not isinstance(e, dict):
+            continue
+        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In":
+            terms.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            terms.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            terms.append(str(key))
+        elif op == "DoesNotExist":
+            terms.append(f"!{key}")
+    return ",".join(terms)
+
+
+def pod_selectors(cluster: Cluster, namespace: str, kind: str, name: str) -> list[str]:
+    """The label selectors of the pods a workload owns (several for a CronJob's Jobs)."""
+    collection = KINDS[kind].path.format(ns=quote(namespace, safe=""))
+    try:
+        obj = cluster.get(f"{collection}/{quote(name, safe='')}")
+    except NotFound:
+        raise NotFound(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
+    if kind != "CronJob":
+        selector = selector_string((obj.get("spec") or {}).get("selector"))
+        if not selector:
+            raise InputError(f"{kind} {name} has no pod selector")
+        return [selector]
+    uid = (obj.get("metadata") or {}).get("uid")
+    jobs = cluster.list_all(KINDS["Job"].path.format(ns=quote(namespace, safe="")))
+    owned = [
+        j
+        for j in jobs
+        if any(
+            isinstance(r, dict) and r.get("uid") == uid and r.get("controller") is True
+            for r in (j.get("metadata") or {}).get("ownerReferences") or []
+        )
+    ]
+    return [s for s in (selector_string((j.get("spec") or {}).get("selector")) for j in owned) if s]
