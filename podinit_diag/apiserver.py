@@ -614,7 +614,10 @@ class ApiServer:
         self.url = ""
         self.ca_file = ""
         self._lock = threading.Lock()
-        self._continues: dict[str, tuple[str, int]] = {}  # token -> (query fingerprint, offset)
+        self._continues: dict[str, tuple[str, int]] = {}
+        self._filtered: dict[
+            str, list[Json]
+        ] = {}  # query fingerprint -> matching objects  # token -> (query fingerprint, offset)
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -846,20 +849,6 @@ class ApiServer:
     ) -> tuple[str, bytes]:
         labels = parse_label_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""), resource)
-        items = []
-        for obj in self.store.objects[resource.plural]:
-            meta = _meta(obj)
-            ns = meta.get("namespace")
-            if namespace is not None and ns != namespace:
-                continue
-            # A cross-namespace list skips forbidden namespaces (a simplification: real RBAC
-            # would refuse the whole cluster-scope list to a namespaced-only user).
-            if namespace is None and ns in self.forbidden_namespaces:
-                continue
-            obj_labels = meta.get("labels")
-            label_map = obj_labels if isinstance(obj_labels, Mapping) else {}
-            if all(r(label_map) for r in labels) and all(f(obj) for f in fields):
-                items.append(obj)
         fingerprint = json.dumps(
             [
                 resource.plural,
@@ -868,6 +857,16 @@ class ApiServer:
                 query.get("fieldSelector", ""),
             ]
         )
+        with self._lock:
+            cached = self._filtered.get(fingerprint)
+        # The store never changes, so a query's matches are computed once and every further
+        # page is a slice: paging through 50k objects must not cost 50k checks per page.
+        items = cached if cached is not None else self._filter(resource, namespace, labels, fields)
+        if cached is None:
+            with self._lock:
+                if len(self._filtered) >= 64:
+                    del self._filtered[next(iter(self._filtered))]
+                self._filtered[fingerprint] = items
         offset = 0
         token_in = query.get("continue", "")
         if token_in:
@@ -898,6 +897,29 @@ class ApiServer:
                 "items": page,
             }
         )
+
+    def _filter(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        labels: list[Requirement],
+        fields: list[Callable[[Json], bool]],
+    ) -> list[Json]:
+        items = []
+        for obj in self.store.objects[resource.plural]:
+            meta = _meta(obj)
+            ns = meta.get("namespace")
+            if namespace is not None and ns != namespace:
+                continue
+            # A cross-namespace list skips forbidden namespaces (a simplification: real RBAC
+            # would refuse the whole cluster-scope list to a namespaced-only user).
+            if namespace is None and ns in self.forbidden_namespaces:
+                continue
+            obj_labels = meta.get("labels")
+            label_map = obj_labels if isinstance(obj_labels, Mapping) else {}
+            if all(r(label_map) for r in labels) and all(f(obj) for f in fields):
+                items.append(obj)
+        return items
 
     def expire_continue_tokens(self) -> None:
         """Forget every issued ``continue`` token, as etcd compaction would (next use: 410)."""

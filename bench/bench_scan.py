@@ -1,0 +1,168 @@
+"""Scan benchmark: `initdoctor -A -o json` over thousands of pods served on loopback.
+
+Run with `nox -s bench` (installed copy) or `python bench/bench_scan.py [SIZES...]`.
+The pods are the fixture pods (a mix of failure modes with their events), renamed and
+padded to at least 2 init and 2 app containers (~8 KB of JSON each). In one run, at each
+size: initdoctor's wall time, peak RSS and request count; at 10,000 pods also the official
+client's model path (`list_pod_for_all_namespaces()` + `list_event_for_all_namespaces()`)
+and `kubectl get pods -A -o json` on the same server, as references.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+_RSS = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+_MODEL_PATH = (
+    "import sys; from kubernetes import client, config; "
+    "config.load_kube_config(sys.argv[1]); api = client.CoreV1Api(); "
+    "p = api.list_pod_for_all_namespaces(); e = api.list_event_for_all_namespaces(); "
+    "print(len(p.items), len(e.items))"
+)
+
+
+def _pad(pod: dict[str, Any]) -> None:
+    """At least 2 init and 2 app containers, statuses included, as in the issue's mix."""
+    spec, status = pod.setdefault("spec", {}), pod.get("status") or {}
+    inits = spec.setdefault("initContainers", [])
+    if len(inits) < 2:
+        inits.insert(
+            0,
+            {
+                "name": "wait-for-config",
+                "image": "busybox:1.36",
+                "command": ["sh", "-c", "until [ -f /config/ready ]; do sleep 1; done"],
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+            },
+        )
+        if isinstance(status, dict) and status.get("initContainerStatuses") is not None:
+            status["initContainerStatuses"].insert(
+                0,
+                {
+                    "name": "wait-for-config",
+                    "image": "docker.io/library/busybox:1.36",
+                    "ready": True,
+                    "restartCount": 0,
+                    "started": False,
+                    "state": {
+                        "terminated": {
+                            "exitCode": 0,
+                            "reason": "Completed",
+                            "startedAt": "2024-06-01T10:00:00Z",
+                            "finishedAt": "2024-06-01T10:00:02Z",
+                        }
+                    },
+                },
+            )
+    apps = spec.setdefault("containers", [])
+    if len(apps) < 2:
+        apps.append(
+            {
+                "name": "metrics-exporter",
+                "image": "prom/statsd-exporter:v0.26.1",
+                "ports": [{"containerPort": 9102, "name": "metrics"}],
+                "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
+            }
+        )
+
+
+def bundles(n: int) -> list[Any]:
+    from podinit_diag.load import load_path
+    from podinit_diag.model import Bundle
+
+    templates = [
+        b
+        for d in sorted((ROOT / "tests" / "fixtures").iterdir())
+        if (d / "pod.json").exists()
+        for b in load_path(d)
+    ]
+    out = []
+    for i in range(n):
+        t = templates[i % len(templates)]
+        pod = copy.deepcopy(dict(t.pod))
+        _pad(pod)
+        ns, name, uid = f"team-{i % 40:02d}", f"pod-{i:06d}", str(uuid.UUID(int=i + 1))
+        pod["metadata"] = dict(pod.get("metadata") or {}, name=name, namespace=ns, uid=uid)
+        events = []
+        for e in t.events:
+            e = copy.deepcopy(dict(e))
+            e["involvedObject"] = dict(
+                e.get("involvedObject") or {}, name=name, namespace=ns, uid=uid
+            )
+            e["metadata"] = dict(
+                e.get("metadata") or {}, namespace=ns, name=f"{name}.{len(events)}"
+            )
+            events.append(e)
+        out.append(Bundle(pod=pod, events=tuple(events), logs=t.logs))
+    return out
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of a command, process start to exit."""
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS, *cmd], env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t
+    return wall, int(out.stdout.strip() or 0) / 1024
+
+
+def tool(name: str) -> str:
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name) or name
+
+
+def main() -> None:
+    from podinit_diag.apiserver import ApiServer
+
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 50_000]
+    for n in sizes:
+        data = bundles(n)
+        size_kb = sum(len(json.dumps(b.pod)) for b in data[:200]) / 200 / 1024
+        with ApiServer(data) as srv, tempfile.TemporaryDirectory() as tmp:
+            cfg = os.path.join(tmp, "kubeconfig")
+            srv.write_kubeconfig(cfg)
+            env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+            env |= {"KUBECONFIG": cfg, "HOME": tmp, "NO_PROXY": "127.0.0.1"}
+            before = len(srv.request_log)
+            wall, rss = run([tool("initdoctor"), "-A", "-o", "json", "--fail-on", "never"], env)
+            requests = len(srv.request_log) - before
+            events = sum(len(b.events) for b in data)
+            pages = -(-n // 500) + -(-events // 500)
+            print(
+                f"{n:>6} pods ({size_kb:.1f} KB avg, {events} events): initdoctor -A -o json "
+                f"{wall:.2f} s, peak RSS {rss:.0f} MB, {requests} requests ({pages} list pages "
+                f"+ logs of <= 20 pods)"
+            )
+            if n == 10_000:
+                model, model_rss = run([sys.executable, "-c", _MODEL_PATH, cfg], env)
+                kubectl, kubectl_rss = run(
+                    [tool("kubectl"), "get", "pods", "-A", "-o", "json", "--request-timeout=0"], env
+                )
+                print(
+                    f"        official client, model objects: {model:.2f} s, {model_rss:.0f} MB "
+                    f"-> initdoctor {model / wall:.1f}x faster"
+                )
+                print(
+                    f"        kubectl get pods -A -o json:    {kubectl:.2f} s, {kubectl_rss:.0f} MB"
+                )
+
+
+if __name__ == "__main__":
+    main()
