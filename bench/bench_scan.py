@@ -106,8 +106,12 @@ def bundles(n: int) -> list[Any]:
             e["involvedObject"] = dict(
                 e.get("involvedObject") or {}, name=name, namespace=ns, uid=uid
             )
+            # unique uids, as in a real cluster (list paging deduplicates by uid)
             e["metadata"] = dict(
-                e.get("metadata") or {}, namespace=ns, name=f"{name}.{len(events)}"
+                e.get("metadata") or {},
+                namespace=ns,
+                name=f"{name}.{len(events)}",
+                uid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{uid}/{len(events)}")),
             )
             events.append(e)
         out.append(Bundle(pod=pod, events=tuple(events), logs=t.logs))

@@ -11,6 +11,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,8 +41,12 @@ def _generated() -> list[Bundle]:
             e["involvedObject"] = dict(
                 e.get("involvedObject") or {}, name=f"p{i:05d}", namespace=ns, uid=uid
             )
+            # unique uids, as in a real cluster (list paging deduplicates by uid)
             e["metadata"] = dict(
-                e.get("metadata") or {}, namespace=ns, name=f"p{i:05d}.{len(events)}"
+                e.get("metadata") or {},
+                namespace=ns,
+                name=f"p{i:05d}.{len(events)}",
+                uid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{uid}/{len(events)}")),
             )
             events.append(e)
         out.append(Bundle(pod=pod, events=tuple(events), logs=t.logs, captured_at=t.captured_at))
@@ -215,3 +220,26 @@ def test_workload_targets_resolve_to_their_pods(tmp_path: Path) -> None:
         assert res.returncode == 2 and 'deployment "nope" not found' in res.stderr
         res = initdoctor(env, "widget/x", "-n", "ns-a")
         assert res.returncode == 2 and "unknown resource type" in res.stderr
+
+
+def test_scan_joins_every_event_to_its_pod(server: ApiServer, tmp_path: Path) -> None:
+    """Each pod's scan report equals the offline diagnosis of that pod with its own events
+    (and no logs, as --max-log-pods 0 reads none), judged at the same time."""
+    import dataclasses
+
+    from podinit_diag import diagnose
+    from podinit_diag.kubetime import parse_time
+    from podinit_diag.render.jsonout import report_dict
+
+    res = initdoctor(_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0", "--all")
+    by_name = {r["pod"]["name"]: r for r in json.loads(res.stdout)["reports"]}
+    for i, b in enumerate(BUNDLES[:150]):
+        live = by_name[f"p{i:05d}"]
+        offline = report_dict(
+            diagnose(dataclasses.replace(b, logs={}), now=parse_time(live["observed_at"]))
+        )
+        assert _findings(live) == _findings(offline), f"p{i:05d}"
+
+
+def _findings(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(f["code"], f["container"], f["title"], f["evidence"]) for f in report["findings"]]
