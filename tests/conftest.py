@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,3 +26,15 @@ def expected(d: Path) -> dict[str, Any]:
 def report_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads((DOCS / "report.schema.json").read_text())
     return schema
+
+
+def run_initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a subprocess, with the given environment (kubeconfig, proxies)."""
+    return subprocess.run(
+        [sys.executable, "-m", "podinit_diag.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )

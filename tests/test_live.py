@@ -19,7 +19,7 @@ import yaml
 from podinit_diag.apiserver import ApiServer
 from podinit_diag.load import load_path
 
-from .conftest import FIXTURES, ROOT, expected
+from .conftest import FIXTURES, ROOT, expected, run_initdoctor
 
 CASES = [
     "PI101-init-crashloop-migrate",
@@ -55,15 +55,7 @@ def env(tmp_path: Path, server: ApiServer) -> dict[str, str]:
     return clean
 
 
-def initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "podinit_diag.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=ROOT,
-    )
+initdoctor = run_initdoctor
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -6,8 +6,6 @@ import copy
 import json
 import math
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +18,7 @@ from podinit_diag.live import Cluster, Settings
 from podinit_diag.load import load_path
 from podinit_diag.model import Bundle
 
-from .conftest import ROOT, fixture_dirs
+from .conftest import fixture_dirs, run_initdoctor
 
 NAMESPACES = ("ns-a", "ns-b", "ns-c")
 PODS = 1200
@@ -70,15 +68,7 @@ def _env(srv: ApiServer, tmp: Path) -> dict[str, str]:
     return env | {"KUBECONFIG": str(cfg), "HOME": str(tmp), "NO_PROXY": "127.0.0.1"}
 
 
-def initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "podinit_diag.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        cwd=ROOT,
-    )
+initdoctor = run_initdoctor
 
 
 def test_all_namespaces_requests_are_pages(server: ApiServer, tmp_path: Path) -> None:

@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from ..kubetime import format_time
 from ..model import Report
 from ..scan import ScanSummary
-from .common import POD_HEADERS, STEP_HEADERS, blocking_line, context_line, pod_row, step_row
+from .common import (
+    POD_HEADERS,
+    SCAN_HEADERS,
+    STEP_HEADERS,
+    blocking_line,
+    context_line,
+    pod_row,
+    scan_row,
+    step_row,
+)
 
 
 def code(text: str) -> str:
@@ -68,26 +77,10 @@ def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
 
 
 def render_scan(s: ScanSummary) -> str:
-    rows = []
-    for r in s.reports:
-        first = r.findings[0] if r.findings else None
-        p = r.pod
-        rows.append(
-            [
-                p.namespace,
-                p.name,
-                p.ready,
-                p.status,
-                p.restarts,
-                f"{first.code} {first.rule}" if first else "-",
-                (first.container or "-") if first else "-",
-            ]
-        )
+    rows = [scan_row(r) for r in s.reports]
     out = ["## Scan", ""]
     if rows:
-        out += table(
-            ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "FINDING", "CONTAINER"), rows
-        )
+        out += table(SCAN_HEADERS, rows)
     if s.groups:
         out += ["", "### Groups (same owner, same cause)", ""]
         for g in s.groups:

@@ -15,11 +15,13 @@ from ..rules import Rule
 from ..scan import ScanSummary
 from .common import (
     POD_HEADERS,
+    SCAN_HEADERS,
     STEP_HEADERS,
     blocking_line,
     context_line,
     evidence_line,
     pod_row,
+    scan_row,
     step_row,
 )
 
@@ -75,29 +77,14 @@ def render_rules(rules: Sequence[Rule]) -> str:
     return tabulate(rows, headers=("CODE", "RULE", "SEVERITY", "SUMMARY"), tablefmt="plain") + "\n"
 
 
-SCAN_HEADERS = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "FINDING", "CONTAINER")
-
-
 def render_scan(s: ScanSummary, colour: bool = False) -> str:
     """One line per unhealthy pod, then the groups of pods failing the same way."""
     rows = []
     for r in s.reports:
-        first = r.findings[0] if r.findings else None
-        finding = f"{first.code} {first.rule}" if first else "-"
-        if first is not None:
-            finding = _paint(finding, _COLOURS[first.severity], colour)
-        p = r.pod
-        rows.append(
-            [
-                p.namespace,
-                p.name,
-                p.ready,
-                p.status,
-                p.restarts,
-                finding,
-                (first.container or "-") if first else "-",
-            ]
-        )
+        row = scan_row(r)
+        if r.findings:  # colour the finding by its severity
+            row[5] = _paint(row[5], _COLOURS[r.findings[0].severity], colour)
+        rows.append(row)
     out = []
     if rows:
         out.append(tabulate(rows, headers=SCAN_HEADERS, tablefmt="plain", disable_numparse=True))
