@@ -32,6 +32,7 @@ START_FAILURE_REASONS = frozenset(
 IMAGE_REASONS = frozenset(
     {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 )
+_FAILING_WAITS = START_FAILURE_REASONS | {"CrashLoopBackOff"}
 FAILED_TERMINATION_REASONS = frozenset({"Error", "OOMKilled", "StartError", "ContainerCannotRun"})
 # Pod-level ends whose container kills are symptoms, reported by the PI0xx rules.
 LIFECYCLE_REASONS = frozenset({"Evicted", "Preempted", "DeadlineExceeded", "NodeLost", "Shutdown"})
@@ -204,7 +205,7 @@ def _config(c: ContainerView) -> Verdict:
 def has_failed(c: ContainerView) -> bool:
     if c.completed:
         return False
-    if c.state == "waiting" and c.reason in (START_FAILURE_REASONS | {"CrashLoopBackOff"}):
+    if c.state == "waiting" and c.reason in _FAILING_WAITS:
         return True
     if c.terminated is not None:
         return _is_failure(c.terminated)
@@ -221,14 +222,12 @@ def _is_failure(t: Termination) -> bool:
 
 def _recently_failed(c: ContainerView, snap: PodSnapshot) -> bool:
     """Has this app or sidecar container failed lately? A restart days ago is history."""
-    if c.state == "waiting" and c.reason in (START_FAILURE_REASONS | {"CrashLoopBackOff"}):
-        return True
-    if c.terminated is not None:
-        return _is_failure(c.terminated)
-    last = c.last_terminated
-    if c.restart_count < 1 or last is None or not _is_failure(last):
+    if not has_failed(c):
         return False
-    return last.finished_at is None or snap.now - last.finished_at <= RECENT_FAILURE
+    if c.terminated is not None or (c.state == "waiting" and c.reason in _FAILING_WAITS):
+        return True  # failing right now
+    last = c.last_terminated  # has_failed found it failed; only its age is left to judge
+    return last is None or last.finished_at is None or snap.now - last.finished_at <= RECENT_FAILURE
 
 
 def crash_log(snap: PodSnapshot, c: ContainerView) -> LogExcerpt | None:

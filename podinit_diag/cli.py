@@ -309,9 +309,7 @@ def _scan(
     if tty:
         print(file=sys.stderr)
     out.write(_render_scan(summary, args.output, _colour(out)))
-    ranks = [r.worst.rank for r in summary.reports if r.worst is not None]
-    threshold = FAIL_ON[args.fail_on]
-    return EXIT_FINDINGS if any(rank <= threshold for rank in ranks) else EXIT_OK
+    return _exit_code(summary.reports, args.fail_on)
 
 
 def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> list[Report]:

@@ -192,18 +192,8 @@ class Cluster:
     def list_all(
         self, path: str, page: int = 500, **query: str | int | bool
     ) -> list[dict[str, Any]]:
-        """Every item of a list, page by page (``limit``/``continue``)."""
-        items: list[dict[str, Any]] = []
-        token = ""
-        while True:
-            q = dict(query, limit=page)
-            if token:
-                q["continue"] = token
-            doc = self.get(path, **q)
-            items += [i for i in doc.get("items") or [] if isinstance(i, dict)]
-            token = (doc.get("metadata") or {}).get("continue") or ""
-            if not token:
-                return items
+        """Every item of a list (see :meth:`iter_items`)."""
+        return list(self.iter_items(path, page, **query))
 
 
 def _query_value(v: str | int | bool) -> str:

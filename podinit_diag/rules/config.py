@@ -165,9 +165,14 @@ def is_config_mount_failure(e: EventView) -> bool:
     return mount_config_failure(e) is not None
 
 
+def _may_be_missing(ctx: RuleContext, code: str) -> bool:
+    """Cheap first look: a container verdict with this code, or a FailedMount to parse."""
+    return code in ctx.verdict_codes or "FailedMount" in ctx.snap.event_reasons
+
+
 def _object_drafts(ctx: RuleContext, code: str) -> Iterator[Draft]:
     snap = ctx.snap
-    if code not in ctx.verdict_codes and "FailedMount" not in snap.event_reasons:
+    if not _may_be_missing(ctx, code):
         return
     for m in _missing(ctx, code):
         refs = references(snap, m.kind, m.name)
@@ -247,7 +252,7 @@ def config_key_missing(ctx: RuleContext) -> Iterator[Draft]:
         and fix the key in the object or in the pod template, or mark it ``optional: true``.
     """
     snap = ctx.snap
-    if "PI303" not in ctx.verdict_codes and "FailedMount" not in snap.event_reasons:
+    if not _may_be_missing(ctx, "PI303"):
         return
     for m in _missing(ctx, "PI303"):
         refs = references(snap, m.kind, m.name) if not m.name.startswith("(") else []

@@ -148,7 +148,7 @@ def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
         yield Draft(
             c,
             f"Init container {c.name}: command not found in image {as_str(c.spec.get('image'))} "
-            f"({_short(what)})",
+            f"({ev.short(what)})",
             tuple(proof),
             f"Fix command/args of init container {c.name} in {ev.owner_phrase(snap)} to a program "
             f"that exists in image {as_str(c.spec.get('image'))}, or use an image that has it.",
@@ -193,7 +193,7 @@ def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
                 f"in {ev.owner_phrase(snap)} instead of chown-ing at start."
             )
         yield Draft(
-            c, f"Init container {c.name}: permission denied ({_short(what)})", tuple(proof), fix
+            c, f"Init container {c.name}: permission denied ({ev.short(what)})", tuple(proof), fix
         )
 
 
@@ -365,7 +365,7 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
             f"multi-arch image or pin the pod to matching nodes."
             if arch
             else f"Fix what the runtime reports for init container {c.name} in "
-            f"{ev.owner_phrase(snap)}: {_short(what)}"
+            f"{ev.owner_phrase(snap)}: {ev.short(what)}"
         )
         reason = c.reason if c.state == "waiting" else ""
         reason = reason or (v.termination.reason if v.termination else "")
@@ -374,7 +374,7 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
             c,
             f"Init container {c.name} could not be started"
             + (f" ({reason})" if reason else "")
-            + f": {_short(what)}",
+            + f": {ev.short(what)}",
             tuple(proof),
             fix,
         )
@@ -415,7 +415,7 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
         proof += _command_evidence(c)
         yield Draft(
             c,
-            f"Init container {c.name} {state}: {label} ({_short(what)})",
+            f"Init container {c.name} {state}: {label} ({ev.short(what)})",
             tuple(proof),
             _network_fix(network_target(what, snap.namespace), snap, c),
         )
@@ -465,11 +465,6 @@ def _command_evidence(c: ContainerView) -> list[Evidence]:
 def _started(c: ContainerView) -> object:
     # Quoted from the raw status so that the evidence matches the pod byte for byte.
     return as_dict(as_dict(as_dict(c.status).get("state")).get("running")).get("startedAt")
-
-
-def _short(text: str, limit: int = 160) -> str:
-    one = " ".join(text.split())
-    return one if len(one) <= limit else one[: limit - 1] + "…"
 
 
 def _seconds(s: float) -> str:
