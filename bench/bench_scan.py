@@ -38,8 +38,13 @@ _MODEL_PATH = (
 )
 
 
+_NOT_STARTED = ("PodInitializing", "ContainerCreating")
+
+
 def _pad(pod: dict[str, Any]) -> None:
-    """At least 2 init and 2 app containers, statuses included, as in the issue's mix."""
+    """At least 2 init and 2 app containers, with statuses as the kubelet writes them: an
+    added container is in the same stage as the pod's own (not started if they are not),
+    and carries imageID and containerID, which the API always serializes."""
     spec, status = pod.setdefault("spec", {}), pod.get("status") or {}
     inits = spec.setdefault("initContainers", [])
     if len(inits) < 2:
@@ -52,24 +57,25 @@ def _pad(pod: dict[str, Any]) -> None:
                 "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
             },
         )
-        if isinstance(status, dict) and status.get("initContainerStatuses") is not None:
-            status["initContainerStatuses"].insert(
+        statuses = status.get("initContainerStatuses") if isinstance(status, dict) else None
+        if isinstance(statuses, list):
+            done = {
+                "terminated": {
+                    "exitCode": 0,
+                    "reason": "Completed",
+                    "containerID": "containerd://" + "7c" * 32,
+                    "startedAt": "2024-06-01T10:00:00Z",
+                    "finishedAt": "2024-06-01T10:00:02Z",
+                }
+            }
+            statuses.insert(
                 0,
-                {
-                    "name": "wait-for-config",
-                    "image": "docker.io/library/busybox:1.36",
-                    "ready": True,
-                    "restartCount": 0,
-                    "started": False,
-                    "state": {
-                        "terminated": {
-                            "exitCode": 0,
-                            "reason": "Completed",
-                            "startedAt": "2024-06-01T10:00:00Z",
-                            "finishedAt": "2024-06-01T10:00:02Z",
-                        }
-                    },
-                },
+                _status(
+                    "wait-for-config",
+                    "docker.io/library/busybox:1.36",
+                    statuses[0] if statuses else None,
+                    done,
+                ),
             )
     apps = spec.setdefault("containers", [])
     if len(apps) < 2:
@@ -81,6 +87,43 @@ def _pad(pod: dict[str, Any]) -> None:
                 "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
             }
         )
+        statuses = status.get("containerStatuses") if isinstance(status, dict) else None
+        if isinstance(statuses, list):
+            running = {"running": {"startedAt": "2024-06-01T10:00:05Z"}}
+            statuses.append(
+                _status(
+                    "metrics-exporter",
+                    "docker.io/prom/statsd-exporter:v0.26.1",
+                    statuses[0] if statuses else None,
+                    running,
+                )
+            )
+
+
+def _status(
+    name: str, image: str, sibling: dict[str, Any] | None, started: dict[str, Any]
+) -> dict[str, Any]:
+    waiting = ((sibling or {}).get("state") or {}).get("waiting") or {}
+    if waiting.get("reason") in _NOT_STARTED:
+        return {
+            "name": name,
+            "image": image,
+            "imageID": "",
+            "ready": False,
+            "restartCount": 0,
+            "started": False,
+            "state": {"waiting": {"reason": waiting["reason"]}},
+        }
+    return {
+        "name": name,
+        "image": image,
+        "imageID": image.split(":")[0] + "@sha256:" + "5e" * 32,
+        "containerID": "containerd://" + "3a" * 32,
+        "ready": True,
+        "restartCount": 0,
+        "started": "running" in started,
+        "state": started,
+    }
 
 
 def bundles(n: int) -> list[Any]:
@@ -90,7 +133,9 @@ def bundles(n: int) -> list[Any]:
     templates = [
         b
         for d in sorted((ROOT / "tests" / "fixtures").iterdir())
-        if (d / "pod.json").exists()
+        # the odd-* bundles hold data no apiserver serves (nulls where Go writes ""), which
+        # the official client's models rightly refuse
+        if (d / "pod.json").exists() and not d.name.startswith("odd-")
         for b in load_path(d)
     ]
     out = []
