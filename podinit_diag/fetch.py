@@ -47,9 +47,25 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
     except (Forbidden, ClusterError) as exc:
         events = ()
         notes.append(f"could not read events: {exc}")
+    return complete_bundle(cluster, pod, events, config, now, notes)
+
+
+def complete_bundle(
+    cluster: Cluster,
+    pod: Json,
+    events: tuple[Json, ...],
+    config: Config,
+    now: datetime,
+    notes: list[str] | None = None,
+) -> Bundle:
+    """A pod already read, with its events, plus what its first-pass findings need: log
+    tails, the owner chain, the Services waited on, the ConfigMaps and Secrets named."""
+    notes = list(notes or ())
+    meta = pod.get("metadata") or {}
+    namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
     first = normalize(Bundle(pod=pod, events=events, captured_at=now), now)
     verdicts = classify_containers(first, config)
-    logs = _logs(cluster, first, verdicts, ns, pod_name, notes)
+    logs = _logs(cluster, first, verdicts, quote(namespace, safe=""), quote(name, safe=""), notes)
     related = _owner(cluster, first, notes) + _related(cluster, first, notes)
     lookups = _lookups(cluster, first, verdicts, notes)
     return Bundle(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,7 @@ class Cluster:
         self.server = config.host
         self._api = ApiClient(config)
         self.requests = 0
+        self._lock = threading.Lock()  # the scan reads logs from several threads
 
     def _request(
         self,
@@ -118,7 +120,8 @@ class Cluster:
             header_params={"Accept": accept},
             auth_settings=["BearerToken"],
         )
-        self.requests += 1
+        with self._lock:
+            self.requests += 1
         try:
             response = self._api.call_api(
                 method, url, header_params=headers, _request_timeout=self.timeout
@@ -161,10 +164,11 @@ class Cluster:
         self, path: str, page: int = 500, **query: str | int | bool
     ) -> Iterator[dict[str, Any]]:
         """Items of a list, one page in memory at a time. An expired continue token (410)
-        restarts the list from the top (twice at most); items already yielded are skipped
-        by uid."""
+        restarts the list from the top (twice at most); the items already yielded are
+        skipped by key, since the apiserver pages in etcd key order (``namespace/name``;
+        its continue token is the last key)."""
         token, restarts = "", 0
-        seen: set[str] = set()
+        last = skip_through = ""
         while True:
             q = dict(query, limit=page)
             if token:
@@ -174,16 +178,16 @@ class Cluster:
             except Expired:
                 if restarts >= 2:
                     raise
-                token, restarts = "", restarts + 1
+                token, restarts, skip_through = "", restarts + 1, last
                 continue
             for item in doc.get("items") or []:
                 if not isinstance(item, dict):
                     continue
-                uid = str((item.get("metadata") or {}).get("uid") or "")
-                if uid:
-                    if uid in seen:
-                        continue
-                    seen.add(uid)
+                meta = item.get("metadata") or {}
+                key = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+                if key <= skip_through:
+                    continue
+                last = key
                 yield item
             token = (doc.get("metadata") or {}).get("continue") or ""
             if not token:

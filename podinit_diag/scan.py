@@ -1,18 +1,59 @@
 """Many pods at once: one line per unhealthy pod, findings grouped by shared cause.
 
 Pure and incremental: :class:`ScanSummary` takes reports one at a time and keeps only
-what the summary needs (the unhealthy pods' reports, group counts and a few examples),
-so a scan's memory does not grow with the healthy majority of a cluster.
+counts, groups with a few examples, and the worst severity. The reports to list go to a
+``sink`` (a JSON stream, or :class:`Row` lines for a table), so a scan's memory does not
+grow with the cluster; without a sink they are kept in ``reports``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .model import Finding, Report, Severity
 
 MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A scanned pod's line: kubectl's columns, then its first (root-cause) finding."""
+
+    namespace: str
+    name: str
+    ready: str
+    status: str
+    restarts: str
+    finding: str
+    container: str
+    severity: Severity | None
+
+    @classmethod
+    def of(cls, r: Report) -> Row:
+        first = r.findings[0] if r.findings else None
+        p = r.pod
+        return cls(
+            p.namespace,
+            p.name,
+            p.ready,
+            p.status,
+            p.restarts,
+            f"{first.code} {first.rule}" if first else "-",
+            (first.container or "-") if first else "-",
+            first.severity if first else None,
+        )
+
+    def cells(self) -> list[str]:
+        return [
+            self.namespace,
+            self.name,
+            self.ready,
+            self.status,
+            self.restarts,
+            self.finding,
+            self.container,
+        ]
 
 
 @dataclass(frozen=True)
@@ -44,20 +85,31 @@ class ScanSummary:
     """Accumulates reports; ``keep_healthy`` also keeps the healthy pods' reports (``--all``)."""
 
     keep_healthy: bool = False
+    sink: Callable[[Report], object] | None = None  # takes the listed reports, else kept
     pods: int = 0
     healthy: int = 0
     reports: list[Report] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    worst: Severity | None = None
+    _by_severity: dict[str, int] = field(
+        default_factory=lambda: {"error": 0, "warning": 0, "info": 0}
+    )
     _groups: dict[tuple[str, str, str, str | None], _Acc] = field(default_factory=dict)
 
     def add(self, report: Report) -> None:
         self.pods += 1
-        if not report.findings:
-            self.healthy += 1
-            if self.keep_healthy:
+        if report.findings or self.keep_healthy:
+            if self.sink is not None:
+                self.sink(report)
+            else:
                 self.reports.append(report)
+        worst = report.worst
+        if worst is None:
+            self.healthy += 1
             return
-        self.reports.append(report)
+        self._by_severity[worst.value] += 1
+        if self.worst is None or worst.rank < self.worst.rank:
+            self.worst = worst
         p = report.pod
         owner = f"{p.owner.kind}/{p.owner.name}" if p.owner else ""
         seen: set[tuple[str, str | None]] = set()
@@ -104,8 +156,4 @@ class ScanSummary:
 
     def by_severity(self) -> dict[str, int]:
         """Pods by their worst finding."""
-        by = {"error": 0, "warning": 0, "info": 0}
-        for r in self.reports:
-            if r.worst is not None:
-                by[r.worst.value] += 1
-        return by
+        return dict(self._by_severity)

@@ -106,8 +106,27 @@ def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -
     before = len(server.request_log)
     res = initdoctor(_env(server, tmp_path), "-n", "ns-a", "--max-log-pods", "3", "-o", "json")
     assert res.returncode == 1, res.stderr
-    logs = [p for _, p in server.request_log[before:] if "/log" in p]
+    made = [p for _, p in server.request_log[before:]]
+    logs = [p for p in made if "/log" in p]
     assert 1 <= len({p.split("/log")[0] for p in logs}) <= 3
+    # The kept pods' objects and events come from the scan's own pages, not read again.
+    assert sum(1 for p in made if p.split("?")[0].endswith(("/pods", "/events"))) == len(
+        [p for p in made if "continue=" in p or "limit=" in p]
+    )
+    assert not [p for p in made if "/pods/" in p and "/log" not in p]
+    # Most severe first: errors, then the most restarts.
+    read = {p.split("/pods/")[1].split("/")[0] for p in logs}
+    doc = json.loads(res.stdout)
+    kept = [r for r in doc["reports"] if r["pod"]["name"] in read]
+    others = [
+        r["pod"]["restart_count"]
+        for r in doc["reports"]
+        if r["pod"]["name"] not in read
+        and r["summary"]["worst"] == "error"
+        and any(f["code"].startswith(("PI1", "PI4", "PI5")) for f in r["findings"])
+    ]
+    assert len(kept) == len(read) and all(r["summary"]["worst"] == "error" for r in kept)
+    assert min(r["pod"]["restart_count"] for r in kept) >= max(others)
 
 
 def test_partial_permissions(tmp_path: Path) -> None:
@@ -119,9 +138,10 @@ def test_partial_permissions(tmp_path: Path) -> None:
         assert doc["summary"]["pods"] == 2 * PODS // 3
         assert any(e.startswith("namespace ns-c:") and "forbidden" in e for e in doc["errors"])
     with ApiServer(BUNDLES, namespaced_only=True, forbidden_namespaces=NAMESPACES) as srv:
-        res = initdoctor(_env(srv, tmp_path), "-A")
+        res = initdoctor(_env(srv, tmp_path), "-A", "-o", "json")
         assert res.returncode == 2
         assert "no namespace could be read" in res.stderr
+        assert res.stdout == ""  # the JSON stream starts with the first report
 
 
 def test_expired_continue_token_restarts_the_list(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from podinit_diag.cli import main
 
@@ -77,3 +79,73 @@ def test_scan_of_every_fixture_validates(capsys: Any, report_schema: dict[str, A
         [d for d in FIXTURES.iterdir() if (d / "pod.json").exists()]
     )
     assert sum(g["count"] for g in doc["groups"]) >= doc["summary"]["with_findings"]
+
+
+def _event(ns: str, pod: str, n: int, reason: str = "BackOff") -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": ns, "name": f"{pod}.{n:x}"},
+        "involvedObject": {"kind": "Pod", "namespace": ns, "name": pod, "uid": f"{ns}/{pod}"},
+        "reason": reason,
+    }
+
+
+def test_event_join_holds_one_namespace_and_follows_etcd_key_order() -> None:
+    from podinit_diag.livescan import EventJoin
+
+    # etcd orders keys as bytes of "namespace/name": "a-b/..." comes before "a/...".
+    events = [
+        _event("a-b", "x", 1),
+        _event("a", "p", 1),
+        _event("a", "p", 2, "Pulled"),  # a reason no rule reads: not kept
+        _event("a", "q", 1),
+        _event("b", "r", 1),  # namespace with no pod listed: skipped
+        _event("c", "s", 1),
+    ]
+    read: list[str] = []
+
+    def stream() -> Iterator[dict[str, Any]]:
+        for e in events:
+            read.append(e["metadata"]["name"])
+            yield e
+
+    join = EventJoin(stream(), relist=lambda ns: pytest.fail(f"relisted {ns}"))
+    assert [e["metadata"]["name"] for e in join.events("a-b", "a-b/x")] == ["x.1"]
+    assert read == ["x.1", "p.1"]  # stops at the first event of the next namespace
+    assert [e["metadata"]["name"] for e in join.events("a", "a/p")] == ["p.1"]
+    assert len(join.events("a", "a/q")) == 1 and join.events("a", "a/none") == ()
+    assert [e["metadata"]["name"] for e in join.events("c", "c/s")] == ["s.1"]
+    assert read[-2:] == ["r.1", "s.1"]
+
+
+def test_event_join_relists_a_namespace_the_pods_come_back_to() -> None:
+    from podinit_diag.livescan import EventJoin
+
+    asked: list[str] = []
+
+    def relist(ns: str) -> list[dict[str, Any]]:
+        asked.append(ns)
+        return [_event(ns, "late", 1)]
+
+    join = EventJoin([_event("a", "p", 1), _event("b", "q", 1)], relist)
+    assert len(join.events("a", "a/p")) == 1
+    assert len(join.events("b", "b/q")) == 1
+    assert len(join.events("a", "a/late")) == 1 and asked == ["a"]
+
+
+def test_log_budget_keeps_the_most_severe_first_seen() -> None:
+    from podinit_diag import diagnose
+    from podinit_diag.livescan import _LogBudget
+    from podinit_diag.load import load_path
+
+    error = load_path(CRASH)[0]
+    warning = load_path(FIXTURES / "PI106-init-stuck-wait-loop")[0]
+    r_err, r_warn = diagnose(error), diagnose(warning)
+    assert r_err.worst is not None and r_warn.worst is not None
+    assert r_err.worst.rank < r_warn.worst.rank
+    budget = _LogBudget(2)
+    assert budget.offer(r_warn, warning) is None
+    assert budget.offer(r_err, error) is None
+    assert budget.offer(r_err, error) is r_warn  # full: the least severe goes
+    assert budget.offer(r_warn, warning) is r_warn
+    assert [r for r, _ in budget.kept()] == [r_err, r_err]
+    assert _LogBudget(0).offer(r_err, error) is r_err

@@ -66,18 +66,3 @@ def blocking_line(r: Report) -> str | None:
 
 
 SCAN_HEADERS = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "FINDING", "CONTAINER")
-
-
-def scan_row(r: Report) -> list[str]:
-    """A scanned pod's line: kubectl's columns, then its first (root-cause) finding."""
-    first = r.findings[0] if r.findings else None
-    p = r.pod
-    return [
-        p.namespace,
-        p.name,
-        p.ready,
-        p.status,
-        p.restarts,
-        f"{first.code} {first.rule}" if first else "-",
-        (first.container or "-") if first else "-",
-    ]

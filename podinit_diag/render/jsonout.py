@@ -94,8 +94,9 @@ def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
     return json.dumps(envelope(reports, errors), indent=2, ensure_ascii=False) + "\n"
 
 
-def scan_envelope(s: ScanSummary) -> dict[str, Any]:
-    doc = envelope(s.reports, s.errors)
+def scan_tail(s: ScanSummary) -> dict[str, Any]:
+    """What a scan adds after its reports: errors, groups, summary."""
+    doc: dict[str, Any] = {"errors": list(s.errors)}
     doc["groups"] = [
         {
             "namespace": g.namespace,
@@ -119,7 +120,40 @@ def scan_envelope(s: ScanSummary) -> dict[str, Any]:
     return doc
 
 
+def scan_envelope(s: ScanSummary) -> dict[str, Any]:
+    return envelope(s.reports) | scan_tail(s)
+
+
 def render_scan(s: ScanSummary) -> str:
-    # Compact: a scan is machine input (indenting disables the C encoder, which costs
-    # seconds at 10k pods); `jq .` shows it indented.
-    return json.dumps(scan_envelope(s), separators=(",", ":"), ensure_ascii=False) + "\n"
+    return ScanStream().end(s, s.reports)
+
+
+class ScanStream:
+    """A scan's JSON written as it goes: the envelope's head, each report as it is ready,
+    then errors, groups and summary, so the reports of a big cluster are never all in
+    memory. Compact: a scan is machine input (indenting disables the C encoder, which
+    costs seconds at 10k pods); ``jq .`` shows it indented."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._started = False
+
+    def start(self) -> str:
+        self._started = True
+        head = envelope(())
+        del head["reports"], head["errors"]
+        return _compact(head)[:-1] + ',"reports":['
+
+    def item(self, report: Report) -> str:
+        self._count += 1
+        return ("," if self._count > 1 else "") + _compact(report_dict(report))
+
+    def end(self, s: ScanSummary, reports: Sequence[Report] = ()) -> str:
+        """The rest; ``reports`` not yet written through :meth:`item` come first."""
+        head = "" if self._started else self.start()
+        items = "".join(self.item(r) for r in reports)
+        return head + items + "]," + _compact(scan_tail(s))[1:] + "\n"
+
+
+def _compact(doc: Any) -> str:
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ..kubetime import format_time
 from ..model import Report
-from ..scan import ScanSummary
+from ..scan import Row, ScanSummary
 from .common import (
     POD_HEADERS,
     SCAN_HEADERS,
@@ -15,7 +15,6 @@ from .common import (
     blocking_line,
     context_line,
     pod_row,
-    scan_row,
     step_row,
 )
 
@@ -76,11 +75,11 @@ def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
     return text
 
 
-def render_scan(s: ScanSummary) -> str:
-    rows = [scan_row(r) for r in s.reports]
+def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None) -> str:
+    cells = [r.cells() for r in (rows if rows is not None else map(Row.of, s.reports))]
     out = ["## Scan", ""]
-    if rows:
-        out += table(SCAN_HEADERS, rows)
+    if cells:
+        out += table(SCAN_HEADERS, cells)
     if s.groups:
         out += ["", "### Groups (same owner, same cause)", ""]
         for g in s.groups:

@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from ..model import Report, Severity
 from ..rules import Rule
-from ..scan import ScanSummary
+from ..scan import Row, ScanSummary
 from .common import (
     POD_HEADERS,
     SCAN_HEADERS,
@@ -21,7 +21,6 @@ from .common import (
     context_line,
     evidence_line,
     pod_row,
-    scan_row,
     step_row,
 )
 
@@ -77,17 +76,18 @@ def render_rules(rules: Sequence[Rule]) -> str:
     return tabulate(rows, headers=("CODE", "RULE", "SEVERITY", "SUMMARY"), tablefmt="plain") + "\n"
 
 
-def render_scan(s: ScanSummary, colour: bool = False) -> str:
-    """One line per unhealthy pod, then the groups of pods failing the same way."""
-    rows = []
-    for r in s.reports:
-        row = scan_row(r)
-        if r.findings:  # colour the finding by its severity
-            row[5] = _paint(row[5], _COLOURS[r.findings[0].severity], colour)
-        rows.append(row)
+def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None, colour: bool = False) -> str:
+    """One line per listed pod (``rows``, else ``s.reports``), then the groups of pods
+    failing the same way."""
+    lines = []
+    for row in rows if rows is not None else map(Row.of, s.reports):
+        cells = row.cells()
+        if row.severity is not None:  # colour the finding by its severity
+            cells[5] = _paint(cells[5], _COLOURS[row.severity], colour)
+        lines.append(cells)
     out = []
-    if rows:
-        out.append(tabulate(rows, headers=SCAN_HEADERS, tablefmt="plain", disable_numparse=True))
+    if lines:
+        out.append(tabulate(lines, headers=SCAN_HEADERS, tablefmt="plain", disable_numparse=True))
     groups = s.groups
     if groups:
         out += ["", "Groups (same owner, same cause):"]
