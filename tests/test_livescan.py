@@ -253,3 +253,43 @@ def test_scan_joins_every_event_to_its_pod(server: ApiServer, tmp_path: Path) ->
 
 def _findings(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [(f["code"], f["container"], f["title"], f["evidence"]) for f in report["findings"]]
+
+
+def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    leader, follower = pty.openpty()
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "podinit_diag.cli", "-A", "-o", "json", "--max-log-pods", "0"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=_env(server, tmp_path),
+            cwd=ROOT,
+            timeout=120,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: everything was read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    assert res.returncode == 1
+    updates = [u for u in seen.decode().split("\r") if u.startswith("initdoctor:")]
+    assert updates[-1].startswith(f"initdoctor: {PODS} pods read, ")
+    assert len(updates) >= PODS // 100  # redrawn in place every 100 pods
+    assert b"initdoctor:" not in res.stdout  # stdout keeps the JSON alone
+    json.loads(res.stdout)
