@@ -13,50 +13,69 @@ binary to talk to it:
   Secrets (metadata and type only: values are never served), nodes, PVCs/PVs and the owner
   workloads (ReplicaSets, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs),
 * ``meta.k8s.io/v1`` ``Table`` responses when asked for (``kubectl get`` prints those),
-* apiserver-style ``Status`` bodies for 400/401/403/404/405/410.
+* apiserver-style ``Status`` bodies for 400/401/403/404/405/410,
+* **watch** on every collection (``?watch=true`` or a legacy ``/watch/`` path; selectors,
+  ``resourceVersion``, ``timeoutSeconds``, ``allowWatchBookmarks``, ``sendInitialEvents``,
+  Table events for ``kubectl get -w``), over a **scripted timeline**: a sequence of
+  :class:`Step` whose successive states the server replays, in real time (``speed``-scaled)
+  or step by step (``clock="manual"``), as ADDED/MODIFIED/DELETED changes with increasing
+  resourceVersions, a retained history (``compact()`` forgets it: 410 Expired) and test hooks
+  (``drop_watches()``, ``open_watches``).
 
 It is **read-only** (every method but GET is answered 405), listens on **loopback only**
 (127.0.0.1, an ephemeral port), speaks TLS with a CA and server certificate generated at
 start, and requires a bearer token. It exists for tests (the live path is tested against it
 with real clients, no mocks), for ``initdoctor --demo`` (the whole live path against built-in
 scenarios) and for ``initdoctor --serve`` (browse a captured incident offline with kubectl).
-It is not a Kubernetes implementation: there is no watch, no write, no RBAC beyond
-``forbidden_namespaces``, and resource versions never change.
+It is not a Kubernetes implementation: no write, no RBAC beyond ``forbidden_namespaces`` and
+``namespaced_only``; objects change only as a timeline says.
 
 Example::
 
     with ApiServer(load_path("bundles/")) as srv:
         srv.write_kubeconfig("/tmp/kubeconfig", namespace="orders")
         # kubectl --kubeconfig /tmp/kubeconfig get pods
+
+    steps = [Step(0, [pending]), Step(30, [init_running]), Step(95, [crashlooping])]
+    with ApiServer([], timeline=steps, clock="manual") as srv:
+        ...  # a client watches pods
+        srv.advance()  # the watch sees MODIFIED
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import copy
 import datetime as dt
 import hmac
 import ipaddress
+import itertools
 import json
+import math
 import os
 import re
 import secrets
+import select
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from .kubetime import parse_time, translate_timestamp_since
 from .model import Bundle
 from .status import pod_status
 
-__all__ = ["USER", "ApiError", "ApiServer", "TestApiServer"]
+__all__ = ["USER", "ApiError", "ApiServer", "Step", "TestApiServer"]
 
 Json = dict[str, Any]
 
@@ -174,7 +193,7 @@ class ApiError(Exception):
     """An error answered as an apiserver ``Status`` body."""
 
     def __init__(
-        self, code: int, reason: str, message: str, details: Mapping[str, str] | None = None
+        self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -374,12 +393,15 @@ def _copy(obj: Mapping[str, Any]) -> Json:
 
 
 class Store:
-    """Every object of the bundles, by resource, sorted like etcd keys (namespace, name).
+    """One consistent snapshot of every object, by resource, sorted like etcd keys
+    (namespace, name).
 
-    Built once; read concurrently without locks because it is never modified afterwards.
+    Never modified once built (only its caches fill up), so requests read it without locks. A
+    timeline does not edit a snapshot: it builds the next one (:meth:`successor`) and the server
+    swaps it in, so a request, a paged list or a watch's initial state always sees one state.
     """
 
-    def __init__(self, bundles: Sequence[Bundle]) -> None:
+    def __init__(self, bundles: Sequence[Bundle], namespaces: Iterable[str] = ()) -> None:
         self.objects: dict[str, list[Json]] = {r.plural: [] for r in RESOURCES}
         self.logs: dict[tuple[str, str], Mapping[str, bytes]] = {}
         seen: set[tuple[str, str, str]] = set()
@@ -409,7 +431,8 @@ class Store:
             pod_ns = str(pod_meta.get("namespace") or "default")
             pod_meta["namespace"] = pod_ns
             add(_BY_KIND["Pod"], pod)
-            self.logs[(pod_ns, str(pod_meta.get("name", "")))] = bundle.logs
+            # First one wins, as for objects: a timeline step's pod (and logs) over a static one.
+            self.logs.setdefault((pod_ns, str(pod_meta.get("name", ""))), bundle.logs)
             for i, event in enumerate(bundle.events):
                 ev = _copy(event)
                 ev_meta = ev.setdefault("metadata", {})
@@ -427,24 +450,34 @@ class Store:
                     obj.pop("data", None)
                     obj.pop("stringData", None)
                 add(resource, obj)
-        namespaces = sorted(
-            {
-                str(_meta(o).get("namespace"))
-                for plural, objs in self.objects.items()
-                for o in objs
-                if _meta(o).get("namespace")
-            }
-        )
-        for ns in namespaces:
+        in_use = {
+            str(_meta(o).get("namespace"))
+            for plural, objs in self.objects.items()
+            for o in objs
+            if _meta(o).get("namespace")
+        }
+        for ns in sorted(in_use | set(namespaces)):
             add(_BY_KIND["Namespace"], _namespace_object(ns))
+        self.resource_version = str(max_rv)
+        # Every served object carries a resourceVersion, as in a real cluster: clients (and
+        # kubectl's `get -w`) read it to know where to resume.
+        for objs in self.objects.values():
+            for o in objs:
+                o["metadata"].setdefault("resourceVersion", self.resource_version)
+        self._index()
+
+    def _index(self) -> None:
         self._by_name: dict[tuple[str, str, str], Json] = {}
         for plural, objs in self.objects.items():
             objs.sort(key=etcd_key)
             for o in objs:
                 meta = _meta(o)
                 self._by_name[(plural, str(meta.get("namespace", "")), str(meta["name"]))] = o
-        self.resource_version = str(max_rv)
-        self._encoded: dict[int, bytes] = {}
+        # id(obj) -> (obj, JSON): holding the object keeps its id from being reused by another
+        # object after garbage collection, which would serve stale bytes.
+        self._encoded: dict[int, tuple[Json, bytes]] = {}
+        # query fingerprint -> matching objects; per snapshot, so a new state invalidates it.
+        self.filtered: dict[str, list[Json]] = {}
 
     def find(self, plural: str, namespace: str, name: str) -> Json | None:
         return self._by_name.get((plural, namespace, name))
@@ -452,13 +485,142 @@ class Store:
     def encoded(self, obj: Json) -> bytes:
         """An object's JSON, encoded once: like the apiserver's serialization cache, so
         that serving a big list costs a join, not a re-encoding of every object."""
-        data = self._encoded.get(id(obj))
-        if data is None:
-            data = self._encoded[id(obj)] = json.dumps(obj, separators=(",", ":")).encode()
+        entry = self._encoded.get(id(obj))
+        if entry is not None and entry[0] is obj:
+            return entry[1]
+        data = _encode(obj)
+        self._encoded[id(obj)] = (obj, data)
         return data
 
     def namespaces(self) -> set[str]:
         return {str(_meta(o)["name"]) for o in self.objects["namespaces"]}
+
+    def successor(self, nxt: Store, first_rv: int) -> tuple[Store, list[Change]]:
+        """The snapshot after this one when the cluster comes to hold ``nxt``'s objects, and the
+        changes that lead there, numbered from ``first_rv``.
+
+        ``nxt`` is consumed (its objects are adjusted and adopted). An object whose body is
+        unchanged (resourceVersion aside) keeps this snapshot's very dict, and so its cached
+        JSON. A changed one gets the next resourceVersion and keeps the uid it had (a step's
+        copy without a uid inherits it): a uid identifies an object for as long as it exists
+        under its name. A copy with another uid is a new object: DELETED, then ADDED.
+        """
+        changes: list[Change] = []
+        rv = first_rv - 1
+        for resource in RESOURCES:
+            plural = resource.plural
+            old_objs = {_name_key(o): o for o in self.objects[plural]}
+            new_objs = {_name_key(o): o for o in nxt.objects[plural]}
+            kept: list[Json] = []
+            for key in sorted(old_objs.keys() | new_objs.keys()):
+                old, new = old_objs.get(key), new_objs.get(key)
+                if new is None:
+                    assert old is not None
+                    rv += 1
+                    gone = _with_rv(old, rv)
+                    changes.append(Change(rv, plural, "DELETED", gone, old, _encode(gone)))
+                    continue
+                meta = new["metadata"]
+                if old is not None:
+                    old_meta = _meta(old)
+                    old_uid, new_uid = old_meta.get("uid"), meta.get("uid")
+                    if old_uid and new_uid and old_uid != new_uid:
+                        # Recreated under the same name (a StatefulSet pod): a watch sees the
+                        # old object go, then the new one come.
+                        rv += 1
+                        gone = _with_rv(old, rv)
+                        changes.append(Change(rv, plural, "DELETED", gone, old, _encode(gone)))
+                        old = None
+                if old is not None:
+                    if "uid" in old_meta:
+                        meta["uid"] = old_meta["uid"]
+                    else:
+                        meta.pop("uid", None)
+                    meta["resourceVersion"] = old_meta.get("resourceVersion")
+                    if new == old:
+                        kept.append(old)
+                        continue
+                rv += 1
+                meta["resourceVersion"] = str(rv)
+                kind = "ADDED" if old is None else "MODIFIED"
+                changes.append(Change(rv, plural, kind, new, old, _encode(new)))
+                kept.append(new)
+            nxt.objects[plural] = kept
+        nxt.logs = {**nxt.logs}
+        nxt.resource_version = str(rv) if changes else self.resource_version
+        nxt._index()
+        for ch in changes:
+            if ch.type != "DELETED":
+                nxt._encoded[id(ch.obj)] = (ch.obj, ch.data)
+        for objs in nxt.objects.values():
+            for o in objs:
+                entry = self._encoded.get(id(o))
+                if entry is not None and entry[0] is o:
+                    nxt._encoded[id(o)] = entry
+        return nxt, changes
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change history a watch replays: what happened at ``rv``.
+
+    ``obj`` is the object as a watch sends it (for DELETED: the last state, stamped with the
+    deletion's resourceVersion, as the real watch cache does); ``prev`` the state before, so
+    that a selective watch can tell an object entering or leaving its selection.
+    """
+
+    rv: int
+    plural: str
+    type: str  # ADDED | MODIFIED | DELETED
+    obj: Json
+    prev: Json | None
+    data: bytes  # obj's JSON
+
+
+def _name_key(obj: Mapping[str, Any]) -> tuple[str, str]:
+    meta = _meta(obj)
+    return str(meta.get("namespace", "")), str(meta.get("name", ""))
+
+
+def _with_rv(obj: Mapping[str, Any], rv: int) -> Json:
+    """A shallow copy of ``obj`` with another resourceVersion (the rest is shared, unchanged)."""
+    return {**obj, "metadata": {**_meta(obj), "resourceVersion": str(rv)}}
+
+
+def _encode(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _change_rv(change: Change) -> int:
+    return change.rv
+
+
+def _too_large(wanted: int, current: int) -> ApiError:
+    """What the watch cache answers when a resourceVersion has not come in time."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {wanted}, current: {current}",
+        {
+            "causes": [
+                {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+            ],
+            "retryAfterSeconds": 1,
+        },
+    )
+
+
+def _bundle_namespaces(bundles: Iterable[Bundle]) -> set[str]:
+    """Every namespace bundles' objects live in, the way :class:`Store` places them."""
+    found: set[str] = set()
+    for bundle in bundles:
+        pod_ns = str(_meta(bundle.pod).get("namespace") or "default")
+        found.add(pod_ns)
+        for obj in (*bundle.events, *bundle.related):
+            ns = _meta(obj).get("namespace")
+            if ns:
+                found.add(str(ns))
+    return found
 
 
 def _namespace_object(name: str) -> Json:
@@ -490,7 +652,7 @@ def _resource_list(group_version: str) -> Json:
             "singularName": r.kind.lower(),
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": ["get", "list"],
+            "verbs": ["get", "list", "watch"],
         }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
@@ -614,8 +776,145 @@ def _table(resource: Resource, items: list[Json], list_meta: Json, include: str)
 # --- the server ------------------------------------------------------------------------------
 
 
+Clock = Literal["real", "manual"]
+# The real apiserver picks a random watch timeout of 30-60 minutes; a bounded, fixed default
+# keeps a forgotten test client from holding a thread for long.
+WATCH_DEFAULT_TIMEOUT = 1800.0
+BOOKMARK_INTERVAL = 60.0  # the watch cache's bookmark frequency
+MAX_HISTORY = 100_000  # retained changes; older ones are "compacted" (watch from them: 410)
+TOO_LARGE_WAIT = 3.0  # how long the watch cache waits for a resourceVersion from the future
+HANGUP_POLL = 0.25  # how often an idle watch checks that its client is still there
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One moment of a scripted incident: from ``at`` seconds after the timeline starts (in
+    incident time, before ``speed`` applies), the cluster holds exactly ``bundles``' objects
+    (plus the server's static ``bundles``)."""
+
+    at: float
+    bundles: Sequence[Bundle]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bundles", tuple(self.bundles))  # frozen means frozen
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A request path resolved to a resource (and maybe one object, and a subresource)."""
+
+    resource: Resource
+    namespace: str | None
+    name: str | None
+    sub: str | None
+
+
+class _Watch:
+    """One open watch stream: its filter and where it is in the change history. ``cursor`` and
+    ``step_seq`` are read and written under the server's lock."""
+
+    def __init__(
+        self,
+        resource: Resource,
+        match: Callable[[Json], bool],
+        cursor: int,
+        timeout: float,
+        bookmarks: bool,
+        table: str | None,
+    ) -> None:
+        self.resource = resource
+        self.match = match
+        self.cursor = cursor
+        self.step_seq = 0
+        self.deadline = time.monotonic() + timeout
+        self.bookmarks = bookmarks
+        self.table = table  # includeObject of a Table watch, None for plain objects
+        self.initial: Store | None = None  # send this snapshot's objects as ADDED first
+        self.initial_end = False  # then a bookmark marking the end of the initial events
+        self.error: ApiError | None = None  # send this ERROR and end
+        self.wait_for = 0  # a resourceVersion from the future to wait for first
+        self.dropped = False  # by drop_watches(): cut the connection
+        self.gone = False  # the client hung up
+        # Set by the handler: whether the client has hung up (the stream has nothing to read).
+        self.client_gone: Callable[[], bool] = lambda: False
+        self._columns_sent = False
+
+    def line(self, kind: str, obj: Json, data: bytes) -> bytes:
+        if self.table is not None:
+            table = _table(
+                self.resource,
+                [obj],
+                {"resourceVersion": _meta(obj).get("resourceVersion", "")},
+                self.table,
+            )
+            if self._columns_sent:
+                # As the real apiserver: columns once per watch; kubectl reuses the last ones.
+                table["columnDefinitions"] = None
+            self._columns_sent = True
+            data = _encode(table)
+        return b'{"type":"%s","object":%s}\n' % (kind.encode(), data)
+
+    def bookmark(self, rv: int, initial_end: bool = False) -> bytes:
+        meta: Json = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+        obj: Json = {
+            "kind": self.resource.kind,
+            "apiVersion": self.resource.group_version,
+            "metadata": meta,
+        }
+        if self.table is not None:
+            obj = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "rows": []}
+        return b'{"type":"BOOKMARK","object":%s}\n' % _encode(obj)
+
+    def render(self, change: Change) -> bytes | None:
+        """The line this watch sends for ``change``, or None when it is not interested.
+
+        Like the real watch cache, an object whose update moves it into the selection is
+        ADDED and one that moves out is DELETED (its previous content, at the new version).
+        """
+        if change.plural != self.resource.plural:
+            return None
+        now_in = change.type != "DELETED" and self.match(change.obj)
+        was_in = change.prev is not None and self.match(change.prev)
+        if now_in:
+            return self.line("MODIFIED" if was_in else "ADDED", change.obj, change.data)
+        if not was_in:
+            return None
+        if change.type == "DELETED":
+            return self.line("DELETED", change.obj, change.data)
+        assert change.prev is not None
+        gone = _with_rv(change.prev, change.rv)
+        return self.line("DELETED", gone, _encode(gone))
+
+
+def _error_line(err: ApiError) -> bytes:
+    return b'{"type":"ERROR","object":%s}\n' % _encode(err.status())
+
+
 class ApiServer:
-    """The read-only API server; a context manager (``with ApiServer(bundles) as srv:``)."""
+    """The read-only API server; a context manager (``with ApiServer(bundles) as srv:``).
+
+    ``bundles`` are served as they are, unless a ``timeline`` is given: then the cluster first
+    holds step 0's objects, and each later :class:`Step` replaces them, as changes a watch
+    sees (ADDED, MODIFIED, DELETED, each with a new resourceVersion). ``bundles`` are then the
+    objects present throughout (nodes, Services, ...), alongside every step's; a step's object
+    wins over a static one of the same kind, namespace and name.
+
+    ``clock="real"`` replays the timeline by itself: step *i* comes ``at / speed`` seconds
+    after :meth:`start` (counting from step 0's ``at``), so ``speed=60`` plays a 10-minute
+    incident in 10 seconds. ``clock="manual"`` moves only on :meth:`advance` /
+    :meth:`advance_to`, for deterministic tests (:meth:`play` can still start real-time
+    playback later, e.g. once a demo's client is ready).
+
+    Every served object has a ``metadata.resourceVersion`` (a bundle object without one gets
+    the snapshot's); uids are never invented (fetching falls back to names without one).
+
+    Test hooks: :meth:`drop_watches`, :meth:`compact`, :meth:`expire_continue_tokens`,
+    :attr:`open_watches`, :attr:`request_log` (every request, watches included: one line per
+    watch however long it streams).
+    """
 
     # Imported into tests as TestApiServer: pytest must not collect it as a test class.
     __test__: ClassVar[bool] = False
@@ -627,22 +926,64 @@ class ApiServer:
         forbidden_namespaces: Iterable[str] = (),
         delay: float = 0.0,
         namespaced_only: bool = False,
+        *,
+        timeline: Sequence[Step] | None = None,
+        clock: Clock = "real",
+        speed: float = 1.0,
     ) -> None:
-        self.store = Store(bundles)
+        self.timeline: tuple[Step, ...] = tuple(timeline or ())
+        if timeline is not None and not self.timeline:
+            raise ValueError("a timeline needs at least one step")
+        if any(a.at > b.at for a, b in itertools.pairwise(self.timeline)):
+            raise ValueError("timeline steps must be in order of time (`at`)")
+        if clock not in ("real", "manual"):
+            raise ValueError(f"clock must be 'real' or 'manual', not {clock!r}")
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        self.clock = clock
+        self.speed = speed
+        self._static = tuple(bundles)
+        # Namespaces exist for the whole timeline: a namespace does not come and go with the
+        # pods of one step.
+        self._all_namespaces = frozenset(
+            _bundle_namespaces(
+                [*self._static, *(b for step in self.timeline for b in step.bundles)]
+            )
+            if self.timeline
+            else ()
+        )
+        self.store = self._snapshot(0)
         self.token = token if token is not None else secrets.token_urlsafe(24)
         self.forbidden_namespaces = frozenset(forbidden_namespaces)
         self.namespaced_only = namespaced_only
         self.delay = delay
+        # Seconds, like the watch cache's; tests shorten them.
+        self.bookmark_interval = BOOKMARK_INTERVAL
+        self.too_large_wait = TOO_LARGE_WAIT
         self.request_log: list[tuple[str, str]] = []
         self.url = ""
         self.ca_file = ""
         self._lock = threading.Lock()
-        self._continues: dict[str, tuple[str, int]] = {}
-        self._filtered: dict[str, list[Json]] = {}  # query fingerprint -> matching objects
+        # Watches wait on it for changes, drops and stops; waiting releases the lock.
+        self._changed = threading.Condition(self._lock)
+        self._advancing = threading.Lock()  # one step applied at a time
+        self._continues: dict[str, tuple[str, int, list[Json], str]] = {}
+        self._rv = int(self.store.resource_version)
+        self._history: list[Change] = []
+        self._floor = self._rv  # a watch from an older resourceVersion gets 410 Expired
+        self._step = 0
+        self._step_seq = 0  # counts applied steps, even those that changed nothing
+        self._watches: set[_Watch] = set()
+        self._play_gen = 0  # bumped by play/pause/stop: older playback threads then exit
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
+
+    def _snapshot(self, index: int) -> Store:
+        if not self.timeline:
+            return Store(self._static)
+        return Store([*self.timeline[index].bundles, *self._static], self._all_namespaces)
 
     # lifecycle
 
@@ -671,10 +1012,16 @@ class ApiServer:
             name="initdoctor-apiserver",
         )
         self._thread.start()
+        if self.timeline and self.clock == "real":
+            self.play()
 
     def stop(self) -> None:
+        """Stop serving: open watches end, real-time playback stops."""
         httpd, self._httpd = self._httpd, None
-        self._stopping.set()  # wakes requests sleeping in `delay`
+        with self._changed:
+            self._stopping.set()  # wakes requests sleeping in `delay`
+            self._play_gen += 1
+            self._changed.notify_all()  # wakes watches and playback
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
@@ -725,6 +1072,131 @@ class ApiServer:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(config, fh, indent=2)
 
+    # the timeline
+
+    @property
+    def step(self) -> int:
+        """The index of the timeline step the cluster is at (0 without a timeline)."""
+        return self._step
+
+    @property
+    def resource_version(self) -> str:
+        """The cluster's current resourceVersion, as lists report it."""
+        return str(self._rv)
+
+    def advance(self) -> int:
+        """Move to the next timeline step now; returns its index. ``IndexError`` at the end."""
+        if not self.timeline:
+            raise IndexError("this server has no timeline")
+        with self._advancing:
+            if self._step + 1 >= len(self.timeline):
+                raise IndexError("the timeline is at its last step")
+            self._apply(self._step + 1)
+            return self._step
+
+    def advance_to(self, index: int) -> None:
+        """Move to step ``index`` now, through every step before it (each one's changes get
+        their own resourceVersions, as if they had happened). Timelines only move forward."""
+        if not 0 <= index < len(self.timeline):
+            raise IndexError(f"no step {index} in a timeline of {len(self.timeline)}")
+        with self._advancing:
+            if index < self._step:
+                raise ValueError(f"the timeline is at step {self._step}, past {index}")
+            while self._step < index:
+                self._apply(self._step + 1)
+
+    def play(self) -> None:
+        """Replay the timeline in real time from the current step, keeping the steps' spacing
+        (divided by ``speed``); restarts the clock if it was already playing."""
+        if not self.timeline:
+            raise RuntimeError("this server has no timeline")
+        with self._changed:
+            self._play_gen += 1
+            gen = self._play_gen
+            origin = time.monotonic() - self.timeline[self._step].at / self.speed
+            self._changed.notify_all()
+        threading.Thread(
+            target=self._play, args=(gen, origin), daemon=True, name="initdoctor-timeline"
+        ).start()
+
+    def pause(self) -> None:
+        """Stop real-time playback at the current step (:meth:`advance` still works)."""
+        with self._changed:
+            self._play_gen += 1
+            self._changed.notify_all()
+
+    def wait_for_step(self, index: int, timeout: float | None = None) -> bool:
+        """Block until the timeline has reached step ``index``; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._step >= index, timeout)
+
+    def _play(self, gen: int, origin: float) -> None:
+        while True:
+            with self._changed:
+                if gen != self._play_gen or self._step + 1 >= len(self.timeline):
+                    return
+                due = origin + self.timeline[self._step + 1].at / self.speed
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._changed.wait(wait)  # any change, pause or stop wakes it early
+                    continue
+            with self._advancing:
+                if gen == self._play_gen and self._step + 1 < len(self.timeline):
+                    self._apply(self._step + 1)
+
+    def _apply(self, index: int) -> None:
+        """Make step ``index`` the cluster's state (the caller holds ``_advancing``)."""
+        # Building and diffing happen without the lock: requests keep being served from the
+        # current snapshot meanwhile, then see the new one at once.
+        store, changes = self.store.successor(self._snapshot(index), self._rv + 1)
+        with self._changed:
+            if changes:
+                self._history.extend(changes)
+                self._rv = changes[-1].rv
+                self.store = store
+                if len(self._history) > MAX_HISTORY:
+                    self._floor = max(self._floor, self._history[-MAX_HISTORY - 1].rv)
+                self._trim_history()
+            self._step = index
+            self._step_seq += 1
+            self._changed.notify_all()
+
+    def _trim_history(self) -> None:
+        # Open watches keep what they have not sent yet: compaction only affects new watches
+        # (the real apiserver has already queued those events for its watchers).
+        keep_after = min([self._floor, *(w.cursor for w in self._watches)])
+        del self._history[: bisect.bisect_right(self._history, keep_after, key=_change_rv)]
+
+    # test hooks
+
+    @property
+    def open_watches(self) -> int:
+        """How many watch streams are open right now."""
+        with self._lock:
+            return len(self._watches)
+
+    def drop_watches(self) -> int:
+        """Cut every open watch stream without ending it properly, as a dropped connection
+        or a load balancer's idle timeout would; returns how many were open."""
+        with self._changed:
+            for w in self._watches:
+                w.dropped = True
+            self._changed.notify_all()
+            return len(self._watches)
+
+    def compact(self) -> None:
+        """Forget the change history, as etcd compaction would: a watch from an older
+        resourceVersion now gets ``410 Expired``, and so does a list's ``continue`` token."""
+        with self._lock:
+            self._floor = self._rv
+            self._trim_history()
+        self.expire_continue_tokens()
+
+    def expire_continue_tokens(self) -> None:
+        """Forget every issued ``continue`` token, as etcd compaction would (next use: 410)."""
+        with self._lock:
+            self._continues.clear()
+
     # request handling (called from handler threads)
 
     def log_request(self, method: str, target: str) -> None:
@@ -744,7 +1216,42 @@ class ApiServer:
         return hmac.compare_digest(credential.strip().encode(), self.token.encode())
 
     def handle_get(self, path: str, query: Mapping[str, str], accept: str) -> tuple[str, bytes]:
-        """Answer one GET: returns (content type, body); errors raise :class:`ApiError`."""
+        """Answer one GET: returns (content type, body); errors raise :class:`ApiError`.
+        Watch requests go to :meth:`open_watch` instead."""
+        target = self._resolve(path)
+        if not isinstance(target, _Target):
+            return target
+        resource, namespace, name, sub = target.resource, target.namespace, target.name, target.sub
+        self._authorize(target, "list" if name is None else "get")
+        store = self.store  # one snapshot for the whole request
+        if sub == "log":
+            assert name is not None and namespace is not None
+            return "text/plain", self._log(store, namespace, name, query)
+        if name is not None:
+            obj = self._find(store, resource, namespace, name)
+            if "as=PartialObjectMetadata" in accept.replace(" ", ""):
+                # Metadata only, as the real apiserver answers it: how clients check that a
+                # Secret exists without reading it.
+                partial = {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": _meta(obj),
+                }
+                return _json(partial)
+            if _wants_table(accept):
+                return _json(
+                    _table(
+                        resource,
+                        [obj],
+                        {"resourceVersion": store.resource_version},
+                        query.get("includeObject", "Metadata"),
+                    )
+                )
+            return "application/json", store.encoded(obj)
+        return self._list(store, resource, namespace, query, accept)
+
+    def _resolve(self, path: str) -> tuple[str, bytes] | _Target:
+        """A discovery document's answer, or the resource a path names; 404 otherwise."""
         parts = [p for p in path.split("/") if p]
         if path == "/version":
             return _json(SERVER_VERSION)
@@ -794,45 +1301,23 @@ class ApiServer:
         sub = rest[2] if len(rest) == 3 else None
         if sub is not None and not (resource.plural == "pods" and sub == "log"):
             raise _not_found()
+        return _Target(resource, namespace, name, sub)
+
+    def _authorize(self, target: _Target, verb: str) -> None:
+        resource, namespace, name = target.resource, target.namespace, target.name
         if resource.plural == "namespaces" and name is not None:
-            self._check_namespace(name, resource, "get", name)
+            self._check_namespace(name, resource, verb, name)
         elif namespace is not None:
-            verb = "list" if name is None else "get"
-            self._check_namespace(namespace, resource, verb, name, sub)
+            self._check_namespace(namespace, resource, verb, name, target.sub)
         elif resource.namespaced and self.namespaced_only:
-            # A user bound by namespace RoleBindings only: cluster-scope lists are refused.
+            # A user bound by namespace RoleBindings only: cluster-scope requests are refused.
             raise ApiError(
                 403,
                 "Forbidden",
-                f'{resource.group_resource} is forbidden: User "{USER}" cannot list resource '
+                f'{resource.group_resource} is forbidden: User "{USER}" cannot {verb} resource '
                 f'"{resource.plural}" in API group "{resource.group}" at the cluster scope',
                 {"kind": resource.plural, "group": resource.group},
             )
-        if sub == "log":
-            assert name is not None and namespace is not None
-            return "text/plain", self._log(namespace, name, query)
-        if name is not None:
-            obj = self._find(resource, namespace, name)
-            if "as=PartialObjectMetadata" in accept.replace(" ", ""):
-                # Metadata only, as the real apiserver answers it: how clients check that a
-                # Secret exists without reading it.
-                partial = {
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": _meta(obj),
-                }
-                return _json(partial)
-            if _wants_table(accept):
-                return _json(
-                    _table(
-                        resource,
-                        [obj],
-                        {"resourceVersion": self.store.resource_version},
-                        query.get("includeObject", "Metadata"),
-                    )
-                )
-            return "application/json", self.store.encoded(obj)
-        return self._list(resource, namespace, query, accept)
 
     def _check_namespace(
         self,
@@ -856,13 +1341,13 @@ class ApiServer:
             details["name"] = name
         raise ApiError(403, "Forbidden", message, details)
 
-    def _find(self, resource: Resource, namespace: str | None, name: str) -> Json:
+    def _find(self, store: Store, resource: Resource, namespace: str | None, name: str) -> Json:
         if namespace is not None or not resource.namespaced:
-            found = self.store.find(resource.plural, namespace or "", name)
+            found = store.find(resource.plural, namespace or "", name)
             if found is not None:
                 return found
             raise _not_found(resource, name)
-        for obj in self.store.objects[resource.plural]:
+        for obj in store.objects[resource.plural]:
             meta = _meta(obj)
             if meta.get("name") == name and (
                 namespace is None or meta.get("namespace") == namespace
@@ -871,7 +1356,12 @@ class ApiServer:
         raise _not_found(resource, name)
 
     def _list(
-        self, resource: Resource, namespace: str | None, query: Mapping[str, str], accept: str
+        self,
+        store: Store,
+        resource: Resource,
+        namespace: str | None,
+        query: Mapping[str, str],
+        accept: str,
     ) -> tuple[str, bytes]:
         labels = parse_label_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""), resource)
@@ -883,34 +1373,43 @@ class ApiServer:
                 query.get("fieldSelector", ""),
             ]
         )
-        with self._lock:
-            cached = self._filtered.get(fingerprint)
-        # The store never changes, so a query's matches are computed once and every further
-        # page is a slice: paging through 50k objects must not cost 50k checks per page.
-        items = cached if cached is not None else self._filter(resource, namespace, labels, fields)
-        if cached is None:
-            with self._lock:
-                if len(self._filtered) >= 64:
-                    del self._filtered[next(iter(self._filtered))]
-                self._filtered[fingerprint] = items
         offset = 0
+        resource_version = store.resource_version
         token_in = query.get("continue", "")
         if token_in:
             with self._lock:
                 saved = self._continues.get(token_in)
             if saved is None or saved[0] != fingerprint:
                 raise ApiError(410, "Expired", EXPIRED_MESSAGE)
-            offset = saved[1]
+            # A paged list goes on serving the snapshot its first page came from, as etcd
+            # serves every page at the first page's revision.
+            _, offset, items, resource_version = saved
+        else:
+            with self._lock:
+                cached = store.filtered.get(fingerprint)
+            # A snapshot never changes, so a query's matches are computed once and every
+            # further page is a slice: paging through 50k objects must not cost 50k checks
+            # per page.
+            items = (
+                cached
+                if cached is not None
+                else self._filter(store, resource, namespace, labels, fields)
+            )
+            if cached is None:
+                with self._lock:
+                    if len(store.filtered) >= 64:
+                        del store.filtered[next(iter(store.filtered))]
+                    store.filtered[fingerprint] = items
         limit = _parse_int("limit", query["limit"]) if query.get("limit") else 0
         end = len(items) if limit <= 0 else min(len(items), offset + limit)
         page = items[offset:end]
-        list_meta: Json = {"resourceVersion": self.store.resource_version}
+        list_meta: Json = {"resourceVersion": resource_version}
         if end < len(items):
             token_out = secrets.token_urlsafe(18)
             with self._lock:
                 if len(self._continues) >= MAX_CONTINUE_TOKENS:  # oldest first: "compaction"
                     del self._continues[next(iter(self._continues))]
-                self._continues[token_out] = (fingerprint, end)
+                self._continues[token_out] = (fingerprint, end, items, resource_version)
             list_meta["continue"] = token_out
             list_meta["remainingItemCount"] = len(items) - end
         if _wants_table(accept):
@@ -922,42 +1421,194 @@ class ApiServer:
                 b',"metadata":',
                 _json(list_meta)[1],
                 b',"items":[',
-                b",".join(self.store.encoded(o) for o in page),
+                b",".join(store.encoded(o) for o in page),
                 b"]}",
             )
         )
         return "application/json", body
 
+    def _matcher(
+        self,
+        namespace: str | None,
+        labels: list[Requirement],
+        fields: list[Callable[[Json], bool]],
+    ) -> Callable[[Json], bool]:
+        forbidden = self.forbidden_namespaces
+
+        def match(obj: Json) -> bool:
+            meta = _meta(obj)
+            ns = meta.get("namespace")
+            if namespace is not None and ns != namespace:
+                return False
+            # A cross-namespace list skips forbidden namespaces (a simplification: real RBAC
+            # would refuse the whole cluster-scope list to a namespaced-only user).
+            if namespace is None and ns in forbidden:
+                return False
+            obj_labels = meta.get("labels")
+            label_map = obj_labels if isinstance(obj_labels, Mapping) else {}
+            return all(r(label_map) for r in labels) and all(f(obj) for f in fields)
+
+        return match
+
     def _filter(
         self,
+        store: Store,
         resource: Resource,
         namespace: str | None,
         labels: list[Requirement],
         fields: list[Callable[[Json], bool]],
     ) -> list[Json]:
-        items = []
-        for obj in self.store.objects[resource.plural]:
-            meta = _meta(obj)
-            ns = meta.get("namespace")
-            if namespace is not None and ns != namespace:
-                continue
-            # A cross-namespace list skips forbidden namespaces (a simplification: real RBAC
-            # would refuse the whole cluster-scope list to a namespaced-only user).
-            if namespace is None and ns in self.forbidden_namespaces:
-                continue
-            obj_labels = meta.get("labels")
-            label_map = obj_labels if isinstance(obj_labels, Mapping) else {}
-            if all(r(label_map) for r in labels) and all(f(obj) for f in fields):
-                items.append(obj)
-        return items
+        match = self._matcher(namespace, labels, fields)
+        return [obj for obj in store.objects[resource.plural] if match(obj)]
 
-    def expire_continue_tokens(self) -> None:
-        """Forget every issued ``continue`` token, as etcd compaction would (next use: 410)."""
+    # watch
+
+    def open_watch(self, path: str, query: Mapping[str, str], accept: str) -> _Watch | None:
+        """Start a watch if the request is one (``?watch=true`` on a collection, or a legacy
+        ``/watch/`` path); None for any other request. Errors the real apiserver answers
+        before streaming (401 aside: checked earlier, 403, 404, 400) raise :class:`ApiError`;
+        later ones (410 Expired, 504 for a future resourceVersion) are an ERROR event on the
+        stream, as there."""
+        parts = path.split("/")
+        at = 3 if parts[1:2] == ["api"] else 4
+        legacy = len(parts) > at and parts[at] == "watch" and parts[1:2] in (["api"], ["apis"])
+        if legacy:
+            target = self._resolve("/".join(parts[:at] + parts[at + 1 :]))
+            if not isinstance(target, _Target) or target.sub is not None:
+                raise _not_found()
+        else:
+            if "watch" not in query or not parse_bool(query["watch"]):
+                return None
+            target = self._resolve(path)
+            if not isinstance(target, _Target) or target.name is not None:
+                return None  # a GET of one object ignores `watch`, like the real one
+        resource = target.resource
+        self._authorize(target, "watch")
+        labels = parse_label_selector(query.get("labelSelector", ""))
+        fields = parse_field_selector(query.get("fieldSelector", ""), resource)
+        if target.name is not None:  # /watch/.../pods/NAME watches one object
+            fields.append(_field_predicate("metadata.name", target.name, False))
+        rv_text = query.get("resourceVersion", "")
+        if rv_text not in ("", "0") and not rv_text.isdigit():
+            raise _bad_request(
+                f'resourceVersion: Invalid value: "{rv_text}": strconv.ParseUint: parsing'
+                f' "{rv_text}": invalid syntax'
+            )
+        timeout = (
+            _parse_int("timeoutSeconds", query["timeoutSeconds"])
+            if query.get("timeoutSeconds")
+            else 0
+        )
+        bookmarks = (
+            parse_bool(query["allowWatchBookmarks"]) if "allowWatchBookmarks" in query else False
+        )
+        initial_events = (
+            parse_bool(query["sendInitialEvents"]) if "sendInitialEvents" in query else None
+        )
+        watch = _Watch(
+            resource,
+            self._matcher(target.namespace, labels, fields),
+            0,
+            float(timeout) if timeout > 0 else WATCH_DEFAULT_TIMEOUT,
+            bookmarks,
+            query.get("includeObject", "Metadata") if _wants_table(accept) else None,
+        )
         with self._lock:
-            self._continues.clear()
+            watch.step_seq = self._step_seq
+            if rv_text in ("", "0") or initial_events:
+                # "Get state and start at most recent": the current objects as ADDED first.
+                watch.initial = self.store
+                watch.cursor = self._rv
+                watch.initial_end = bool(initial_events)
+            else:
+                watch.cursor = int(rv_text)
+                if watch.cursor < self._floor:
+                    watch.error = ApiError(
+                        410,
+                        "Expired",
+                        f"too old resource version: {watch.cursor} ({self._floor})",
+                    )
+                elif watch.cursor > self._rv:
+                    watch.wait_for = watch.cursor
+            self._watches.add(watch)
+        return watch
 
-    def _log(self, namespace: str, name: str, query: Mapping[str, str]) -> bytes:
-        pod = self._find(_BY_KIND["Pod"], namespace, name)
+    def close_watch(self, watch: _Watch) -> None:
+        with self._lock:
+            self._watches.discard(watch)
+
+    def watch_lines(self, watch: _Watch) -> Iterator[bytes]:
+        """The lines of a watch stream, blocking for changes; ends on the watch's timeout,
+        :meth:`drop_watches` (then ``watch.dropped`` is set) or :meth:`stop`."""
+        if watch.error is not None:
+            yield _error_line(watch.error)
+            return
+        if watch.wait_for:
+            with self._changed:
+                reached = self._changed.wait_for(
+                    lambda: self._rv >= watch.wait_for or watch.dropped or self._stopping.is_set(),
+                    self.too_large_wait,
+                )
+                current = self._rv
+            if not reached:
+                yield _error_line(_too_large(watch.wait_for, current))
+                return
+        if watch.initial is not None:
+            store = watch.initial
+            for obj in store.objects[watch.resource.plural]:
+                if watch.match(obj):
+                    yield watch.line("ADDED", obj, store.encoded(obj))
+            if watch.initial_end:
+                yield watch.bookmark(watch.cursor, initial_end=True)
+            watch.initial = None  # the snapshot may go
+        next_bookmark = self._next_bookmark(watch)
+        while True:
+            with self._changed:
+                while True:
+                    if watch.dropped or self._stopping.is_set():
+                        return
+                    if watch.client_gone():
+                        watch.gone = True
+                        return
+                    now = time.monotonic()
+                    if now >= watch.deadline:
+                        return
+                    if self._rv > watch.cursor or self._step_seq != watch.step_seq:
+                        break
+                    if now >= next_bookmark:
+                        break
+                    # Woken by any change; the poll notices clients that hung up while
+                    # nothing happened, which would otherwise hold a thread until the timeout.
+                    self._changed.wait(min(watch.deadline, next_bookmark, now + HANGUP_POLL) - now)
+                start = bisect.bisect_right(self._history, watch.cursor, key=_change_rv)
+                batch = self._history[start:]
+                watch.cursor = max(watch.cursor, self._rv)
+                watch.step_seq = self._step_seq
+            # Encoding and writing happen without the lock: a slow client must not stall the
+            # timeline or the other requests.
+            sent = False
+            for change in batch:
+                line = watch.render(change)
+                if line is not None:
+                    sent = True
+                    yield line
+            # A bookmark tells a client its selection had nothing in the versions it missed,
+            # so that it resumes from here rather than from a compacted version.
+            if watch.bookmarks and not sent:
+                yield watch.bookmark(watch.cursor)
+                next_bookmark = self._next_bookmark(watch)
+
+    def _next_bookmark(self, watch: _Watch) -> float:
+        if not watch.bookmarks:
+            return math.inf
+        # Like the watch cache: every `bookmark_interval`, and 2 s before the watch ends so
+        # that the client reconnects from the latest version.
+        nxt = time.monotonic() + self.bookmark_interval
+        before_end = watch.deadline - 2
+        return before_end if time.monotonic() < before_end < nxt else nxt
+
+    def _log(self, store: Store, namespace: str, name: str, query: Mapping[str, str]) -> bytes:
+        pod = self._find(store, _BY_KIND["Pod"], namespace, name)
         spec = _sub(pod, "spec")
 
         def names(key: str) -> list[str]:
@@ -987,7 +1638,7 @@ class ApiServer:
         if container not in (*inits, *apps, *ephemeral):
             raise _bad_request(f"container {container} is not valid for pod {name}")
         previous = parse_bool(query["previous"]) if "previous" in query else False
-        logs = self.store.logs.get((namespace, name), {})
+        logs = store.logs.get((namespace, name), {})
         data = logs.get(f"{container}.previous.log" if previous else f"{container}.log")
         if data is None:
             if previous:
@@ -1066,13 +1717,52 @@ class _Handler(BaseHTTPRequestHandler):
                     "the server does not allow this method on the requested resource",
                 )
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            content_type, body = api.handle_get(url.path, query, self.headers.get("Accept", ""))
-            self._send(200, content_type, body)
+            accept = self.headers.get("Accept", "")
+            watch = api.open_watch(url.path, query, accept)
+            if watch is None:
+                content_type, body = api.handle_get(url.path, query, accept)
         except ApiError as err:
             self._send(err.code, "application/json", json.dumps(err.status()).encode())
+            return
         except Exception as exc:  # a bug here must still answer like an apiserver
             internal = ApiError(500, "InternalError", f"an error on the server: {exc!r}")
             self._send(500, "application/json", json.dumps(internal.status()).encode())
+            return
+        if watch is None:
+            self._send(200, content_type, body)
+            return
+        try:
+            self._stream(api, watch)
+        finally:
+            api.close_watch(watch)
+
+    def _stream(self, api: ApiServer, watch: _Watch) -> None:
+        """Write a watch as the real apiserver does: one JSON event per line, each line its
+        own chunk, sent as soon as it is known."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        watch.client_gone = self._client_gone
+        for line in api.watch_lines(watch):
+            self.wfile.write(b"%x\r\n%b\r\n" % (len(line), line))
+        if watch.dropped or watch.gone:
+            # No last chunk, no TLS close_notify: the client sees the connection die mid-stream.
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _client_gone(self) -> bool:
+        # A watch client sends nothing while it reads the stream: anything readable is its
+        # FIN or TLS close_notify.
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     def _discard_body(self) -> None:
         length = self.headers.get("Content-Length")
