@@ -9,7 +9,7 @@ from .model import Bundle, Finding, PodHeader, PodSnapshot, Report
 from .normalize import normalize
 from .rules import Config, Rule, RuleContext, all_rules
 from .status import pod_status
-from .timeline import init_timeline
+from .timeline import condition_chain, init_timeline
 
 
 def diagnose(bundle: Bundle, config: Config | None = None, now: datetime | None = None) -> Report:
@@ -39,6 +39,7 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
         observed_at=snap.now,
         source=snap.source,
         timeline=init_timeline(snap),
+        conditions=condition_chain(snap),
         findings=findings,
         errors=snap.notes + errors,
     )

@@ -48,7 +48,18 @@ def parse_time(value: object) -> datetime | None:
 
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, as the API server writes metav1.Time."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # %-formatting: under half the cost of strftime or an f-string (a scan writes several
+    # times per pod), and a four-digit year where glibc's %Y writes Go's zero time "1-01-01".
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+    )
 
 
 def human_duration(d: timedelta) -> str:

@@ -246,6 +246,27 @@ class TimelineStep:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionStep:
+    """One pod condition of the readiness chain, for the conditions line of the report.
+
+    ``status`` is ``True``, ``False`` or ``Unknown`` as the API wrote it (any other value
+    reads as ``Unknown``), and None when the pod has no such condition. Durations come
+    from ``lastTransitionTime``, so they measure up to the condition's *last* change.
+    """
+
+    type: str
+    status: str | None
+    reason: str
+    message: str
+    transitioned_at: datetime | None  # lastTransitionTime
+    age: timedelta | None  # now - transitioned_at
+    took: timedelta | None  # True: from when the earlier steps were done (or creation)
+    since_created: timedelta | None  # True: from the pod's creation to this one
+    current: bool  # the step the pod is waiting at (at most one in a chain)
+    waiting: timedelta | None  # current: how long the pod has been at this step
+
+
+@dataclass(frozen=True, slots=True)
 class PodHeader:
     namespace: str
     name: str
@@ -266,12 +287,36 @@ class Report:
     observed_at: datetime
     source: str
     timeline: tuple[TimelineStep, ...]
+    conditions: tuple[ConditionStep, ...]  # the readiness chain, in the kubelet's order
     findings: tuple[Finding, ...]
     errors: tuple[str, ...]
 
     @property
     def worst(self) -> Severity | None:
         return min((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    @property
+    def waiting_at(self) -> ConditionStep | None:
+        """The condition the pod is waiting at; None when it is Ready or has finished."""
+        for c in self.conditions:
+            if c.current:
+                return c
+        return None
+
+    @property
+    def waiting_for_init(self) -> TimelineStep | None:
+        """The blocking init container, when the pod is waiting at Initialized."""
+        at = self.waiting_at
+        if at is None or at.type != "Initialized":
+            return None
+        return next((s for s in self.timeline if s.blocking), None)
+
+    @property
+    def ready_after(self) -> timedelta | None:
+        """Time from creation to Ready when every condition of the chain is True."""
+        if not self.conditions or any(c.status != "True" for c in self.conditions):
+            return None
+        return self.conditions[-1].since_created
 
 
 def quote_value(value: object) -> str:

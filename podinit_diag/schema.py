@@ -19,6 +19,11 @@ def _obj(props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _with_optional(obj: dict[str, Any], **optional: Any) -> dict[str, Any]:
+    """Fields added after a schema version shipped are optional: old output stays valid."""
+    return {**obj, "properties": {**obj["properties"], **optional}}
+
+
 EVIDENCE = _obj(
     {
         "source": {"enum": ["status", "spec", "event", "log", "cluster"]},
@@ -56,7 +61,27 @@ STEP = _obj(
     }
 )
 
-REPORT = _obj(
+_CHAIN = {
+    "enum": ["PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"]
+}
+_NSECONDS = {"type": ["integer", "null"], "minimum": 0}
+
+CONDITION = _obj(
+    {
+        "type": _CHAIN,
+        "status": {"enum": ["True", "False", "Unknown", None]},
+        "reason": _NSTR,
+        "message": _NSTR,
+        "last_transition_time": _TIME,
+        "age": _NSTR,
+        "took_seconds": _NSECONDS,
+        "current": {"type": "boolean"},
+    }
+)
+
+WAITING = _obj({"condition": _CHAIN, "for_seconds": _NSECONDS, "init_container": _NSTR})
+
+REPORT_V1 = _obj(
     {
         "pod": _obj(
             {
@@ -91,6 +116,15 @@ REPORT = _obj(
     }
 )
 
+REPORT = _with_optional(
+    REPORT_V1,
+    # the readiness chain, added under schema_version 1: conditions in the kubelet's order,
+    # the one the pod is waiting at, the time from creation to Ready
+    pod_conditions={"type": "array", "items": {"$ref": "#/$defs/condition"}},
+    waiting_at={"oneOf": [{"type": "null"}, {"$ref": "#/$defs/waiting_at"}]},
+    ready_after_seconds=_NSECONDS,
+)
+
 GROUP = _obj(
     {
         "namespace": _STR,
@@ -116,12 +150,6 @@ SUMMARY = _obj(
     }
 )
 
-
-def _with_optional(obj: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    """Fields added after a schema version shipped are optional: old output stays valid."""
-    return {**obj, "properties": {**obj["properties"], **optional}}
-
-
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://podinit-diag.dev/schemas/report-v1.json",
@@ -145,6 +173,8 @@ SCHEMA: dict[str, Any] = {
         "finding": FINDING,
         "evidence": EVIDENCE,
         "step": STEP,
+        "condition": CONDITION,
+        "waiting_at": WAITING,
         "group": GROUP,
         "summary": SUMMARY,
     },

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from podinit_diag.analysis import find_sleep
 from podinit_diag.exitcodes import describe
-from podinit_diag.kubetime import human_duration, parse_duration, parse_time
+from podinit_diag.kubetime import format_time, human_duration, parse_duration, parse_time
 from podinit_diag.logscan import Category, classify, network_target
 from podinit_diag.model import ContainerKind, ContainerView, Termination
 from podinit_diag.redact import MASK, redact
@@ -51,6 +51,13 @@ def test_parse_time() -> None:
     )
     for bad in (None, 5, "", "yesterday", "2024-13-01T00:00:00Z"):
         assert parse_time(bad) is None
+
+
+def test_format_time() -> None:
+    assert format_time(datetime(2024, 3, 1, 10, 0, 5, 999999, tzinfo=UTC)) == "2024-03-01T10:00:05Z"
+    east = timezone(timedelta(hours=2))
+    assert format_time(datetime(2024, 3, 1, 0, 30, tzinfo=east)) == "2024-02-29T22:30:00Z"
+    assert format_time(datetime(1, 1, 1, tzinfo=UTC)) == "0001-01-01T00:00:00Z"  # Go's zero time
 
 
 def test_parse_duration() -> None:

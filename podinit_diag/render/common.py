@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from ..kubetime import human_duration, translate_timestamp_since
-from ..model import Evidence, Report, TimelineStep
+from ..model import ConditionStep, Evidence, Report, TimelineStep
 
 STEP_HEADERS = (
     "#",
@@ -20,6 +21,7 @@ STEP_HEADERS = (
     "DURATION",
 )
 POD_HEADERS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE")
+CONDITION_HEADERS = ("CONDITION", "STATUS", "REASON", "MESSAGE", "LAST TRANSITION", "TOOK")
 
 
 def pod_row(r: Report) -> list[str]:
@@ -50,6 +52,78 @@ def step_row(i: int, s: TimelineStep, r: Report) -> list[str]:
         _ago(s.finished_at, r),
         human_duration(s.duration) if s.duration is not None else "-",
     ]
+
+
+def _waiting_detail(c: ConditionStep, r: Report) -> str:
+    """Why the current step waits: the blocking init container, else the condition's reason."""
+    init = r.waiting_for_init
+    if init is not None:
+        return f"init container {init.name}"
+    if c.status is None:
+        return "not reported yet"
+    return c.reason
+
+
+def condition_row(c: ConditionStep, r: Report) -> list[str]:
+    if c.current:
+        took = "waiting" + (f" {human_duration(c.waiting)}" if c.waiting is not None else "")
+    else:
+        took = human_duration(c.took) if c.took is not None else "-"
+    return [
+        c.type,
+        c.status or "absent",
+        c.reason or "-",
+        c.message or "-",
+        _ago(c.transitioned_at, r),
+        took,
+    ]
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def conditions_line(r: Report, strong: Callable[[str], str] = _plain) -> str | None:
+    """The readiness chain on one line: ``✓ took`` for True steps, ``… waiting`` at the
+    current one, bare names for the other steps after it, ``✗``/``?``/``absent`` with the
+    reason otherwise (a finished pod). ``strong`` highlights the current step."""
+    if not r.conditions:
+        return None
+    parts = []
+    reached = True
+    for c in r.conditions:
+        if c.current:
+            waited = f" {human_duration(c.waiting)}" if c.waiting is not None else ""
+            detail = _waiting_detail(c, r)
+            parts.append(strong(f"{c.type} … waiting{waited}" + (f" ({detail})" if detail else "")))
+            reached = False
+        elif c.status == "True":
+            parts.append(
+                f"{c.type} ✓" + (f" {human_duration(c.took)}" if c.took is not None else "")
+            )
+        elif not reached:
+            parts.append(c.type)  # not reached yet: its False adds nothing
+        else:
+            mark = {"False": "✗", None: "absent"}.get(c.status, "?")
+            parts.append(f"{c.type} {mark}" + (f" {c.reason}" if c.reason else ""))
+    line = "Conditions: " + " · ".join(parts)
+    ready = r.ready_after
+    if ready is not None:
+        line += f" · ready {human_duration(ready)} after creation"
+    return line
+
+
+def waiting_line(r: Report) -> str | None:
+    """One sentence on which step is taking the time, or how long the pod took to be Ready."""
+    c = r.waiting_at
+    if c is not None:
+        waited = f" for {human_duration(c.waiting)}" if c.waiting is not None else ""
+        detail = _waiting_detail(c, r)
+        return f"Waiting at {c.type}{waited}" + (f" ({detail})" if detail else "")
+    ready = r.ready_after
+    if ready is not None:
+        return f"Ready {human_duration(ready)} after creation"
+    return None
 
 
 def evidence_line(e: Evidence) -> str:

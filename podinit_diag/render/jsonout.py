@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from .. import __version__
-from ..kubetime import format_time
-from ..model import Finding, Report, TimelineStep
+from ..kubetime import format_time, human_duration
+from ..model import ConditionStep, Finding, Report, TimelineStep
 from ..scan import ScanSummary
 
 SCHEMA_VERSION = 1
@@ -42,6 +42,9 @@ def report_dict(r: Report) -> dict[str, Any]:
         "observed_at": format_time(r.observed_at),
         "source": r.source,
         "init_timeline": [_step(s) for s in r.timeline],
+        "pod_conditions": [_condition(c) for c in r.conditions],
+        "waiting_at": _waiting_at(r),
+        "ready_after_seconds": _seconds(r.ready_after),
         "findings": [finding_dict(f) for f in r.findings],
         "summary": {**counts, "worst": r.worst.value if r.worst else None},
         "errors": list(r.errors),
@@ -66,6 +69,35 @@ def _time(t: datetime | None) -> str | None:
     return format_time(t) if t else None
 
 
+def _seconds(d: timedelta | None) -> int | None:
+    return int(d.total_seconds()) if d is not None else None
+
+
+def _condition(c: ConditionStep) -> dict[str, Any]:
+    return {
+        "type": c.type,
+        "status": c.status,
+        "reason": c.reason or None,
+        "message": c.message or None,
+        "last_transition_time": _time(c.transitioned_at),
+        "age": human_duration(c.age) if c.age is not None else None,
+        "took_seconds": _seconds(c.took),
+        "current": c.current,
+    }
+
+
+def _waiting_at(r: Report) -> dict[str, Any] | None:
+    c = r.waiting_at
+    if c is None:
+        return None
+    init = r.waiting_for_init
+    return {
+        "condition": c.type,
+        "for_seconds": _seconds(c.waiting),
+        "init_container": init.name if init else None,
+    }
+
+
 def _step(s: TimelineStep) -> dict[str, Any]:
     return {
         "name": s.name,
@@ -76,7 +108,7 @@ def _step(s: TimelineStep) -> dict[str, Any]:
         "restarts": s.restarts,
         "started_at": _time(s.started_at),
         "finished_at": _time(s.finished_at),
-        "duration_seconds": int(s.duration.total_seconds()) if s.duration is not None else None,
+        "duration_seconds": _seconds(s.duration),
         "blocking": s.blocking,
     }
 

@@ -9,13 +9,16 @@ from ..kubetime import format_time
 from ..model import Report
 from ..scan import Row, ScanSummary
 from .common import (
+    CONDITION_HEADERS,
     POD_HEADERS,
     SCAN_HEADERS,
     STEP_HEADERS,
     blocking_line,
+    condition_row,
     context_line,
     pod_row,
     step_row,
+    waiting_line,
 )
 
 
@@ -43,6 +46,17 @@ def render_one(r: Report) -> str:
     out = [f"## Pod `{p.namespace}/{p.name}`: {p.status}", ""]
     out += table(POD_HEADERS, [pod_row(r)])
     out += ["", f"{context_line(r)} · observed {format_time(r.observed_at)}"]
+    if r.conditions:
+        rows = []
+        for c in r.conditions:
+            row = condition_row(c, r)
+            if c.current:
+                row[0] = f"**{row[0]}**"
+            rows.append(row)
+        out += ["", "### Pod conditions", ""] + table(CONDITION_HEADERS, rows)
+        waiting = waiting_line(r)
+        if waiting:
+            out += ["", f"**{waiting}**"]
     if r.timeline:
         rows = []
         for i, s in enumerate(r.timeline, 1):

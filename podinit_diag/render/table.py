@@ -18,6 +18,7 @@ from .common import (
     SCAN_HEADERS,
     STEP_HEADERS,
     blocking_line,
+    conditions_line,
     context_line,
     evidence_line,
     pod_row,
@@ -34,6 +35,9 @@ def _paint(text: str, code: str, colour: bool) -> str:
 def render_one(r: Report, colour: bool = False) -> str:
     out = [tabulate([pod_row(r)], headers=POD_HEADERS, tablefmt="plain", disable_numparse=True)]
     out.append(context_line(r))
+    chain = conditions_line(r, lambda text: _paint(text, "1", colour))
+    if chain:
+        out.append(chain)
     if r.timeline:
         rows = []
         for i, s in enumerate(r.timeline, 1):
