@@ -15,7 +15,7 @@ import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -25,14 +25,15 @@ from .engine import diagnose
 from .errors import InputError
 from .kubetime import parse_duration, parse_time
 from .load import load_path
-from .model import Report
-from .render import jsonout, markdown, table
+from .model import Bundle, Report
+from .render import jsonout, markdown, table, waitout
 from .rules import Config, all_rules
 from .scan import Row, ScanSummary
 from .workloads import parse_target
 
 if TYPE_CHECKING:
     from .live import Cluster
+    from .transitions import Outcome, Transition
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
@@ -121,6 +122,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="serve saved bundles read-only on loopback so kubectl can browse them",
     )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow TARGET (a pod or a workload) through initialization with the watch API; "
+        "exit 0 when the condition holds, else print what blocks it and exit 1",
+    )
+    p.add_argument(
+        "--for",
+        dest="wait_for",
+        choices=("initialized", "ready"),
+        default="ready",
+        help="with --wait: the pod condition to wait for (ready)",
+    )
+    p.add_argument(
+        "--timeout",
+        default="5m",
+        metavar="DURATION",
+        help="with --wait: how long to wait before diagnosing what blocks (5m)",
+    )
     p.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     p.add_argument("--explain", metavar="CODE", help="explain one rule and exit")
     p.add_argument("--version", action="version", version=f"initdoctor {__version__}")
@@ -157,6 +177,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     now = _now(args.now)
     if args.serve:
         return _serve(args.serve)
+    if args.wait:
+        return _wait(args, config, out)
     if args.demo:
         return _demo(args, config, out)
     if not args.sources and not args.targets:
@@ -194,6 +216,122 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 _POD_PREFIXES = ("pod/", "pods/", "po/")
+
+
+def _wait(
+    args: argparse.Namespace, config: Config, out: TextIO, cluster: Cluster | None = None
+) -> int:
+    """``--wait TARGET``: transitions as they happen, then the verdict."""
+    from .wait import Waiter, resolve
+
+    if args.demo and cluster is None:
+        return _demo_wait(args, config, out)
+    if args.sources or len(args.targets) != 1:
+        raise UsageError("--wait follows one live pod or workload: initdoctor --wait TARGET")
+    try:
+        timeout = parse_duration(args.timeout).total_seconds()
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    cluster = cluster or _cluster(args)
+    namespace = args.namespace or cluster.namespace
+    workload = parse_target(args.targets[0])
+    kind, name = workload if workload else (None, args.targets[0].split("/", 1)[-1])
+    target = resolve(cluster, namespace, kind, name)
+    view = _WaitView(args.output, out, sys.stderr if sys.stderr.isatty() else None)
+    waiter = Waiter(
+        cluster,
+        target,
+        args.wait_for,
+        timeout,
+        config,
+        FAIL_ON[args.fail_on],
+        view.transition,
+        view.tick,
+    )
+    outcome = waiter.run()
+    view.clear()
+    out.write(view.final(outcome, _colour(out)))
+    return EXIT_OK if outcome.state == "met" else EXIT_FINDINGS
+
+
+class _WaitView:
+    """How a wait shows: a line per transition (JSON Lines with -o json), and on a
+    terminal a status line on stderr, redrawn in place, with the time waited."""
+
+    def __init__(self, output: str, out: TextIO, tty: TextIO | None) -> None:
+        self.output, self.out, self.tty = output, out, tty
+        self.start = datetime.now(UTC)
+        self._shown = False
+
+    def transition(self, t: Transition) -> None:
+        self.clear()
+        if self.output == "json":
+            self.out.write(
+                json.dumps(waitout.transition_dict(t, self.start), ensure_ascii=False) + "\n"
+            )
+        else:
+            self.out.write(waitout.transition_line(t, self.start) + "\n")
+        self.out.flush()
+
+    def tick(self, elapsed: float, met: int, wanted: int) -> None:
+        if self.tty is None:
+            return
+        self.tty.write(f"\r\x1b[Kwaiting {waitout.clock(elapsed)}: {met}/{wanted} pods")
+        self.tty.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        if self.tty is not None and self._shown:
+            self.tty.write("\r\x1b[K")
+            self.tty.flush()
+            self._shown = False
+
+    def final(self, outcome: Outcome, colour: bool) -> str:
+        if self.output == "json":
+            doc = jsonout.envelope(outcome.reports) | {"wait": waitout.wait_dict(outcome)}
+            return json.dumps(doc, ensure_ascii=False) + "\n"
+        headline = waitout.wait_headline(outcome)
+        if outcome.state == "met":
+            return headline + "\n"
+        reports = list(outcome.reports)
+        if self.output == "markdown":
+            return headline + "\n\n" + markdown.render(reports)
+        return headline + "\n\n" + table.render(reports, colour=colour)
+
+
+def _demo_wait(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """``--demo --wait``: two incidents replayed ten times faster than they happened, each
+    followed by ``--wait`` through the live path."""
+    from .apiserver import ApiServer, Step
+    from .demo.replay import missing_secret, rebase, rollout
+    from .live import Cluster, Settings
+
+    def now_ending(steps: list[tuple[float, list[Bundle]]]) -> list[tuple[float, list[Bundle]]]:
+        # Dated so that the incident ends now: no time in it lies in the future.
+        return rebase(steps, datetime.now(UTC) - timedelta(seconds=steps[-1][0]))
+
+    failing = now_ending(missing_secret())
+    scenarios = (
+        ("A Deployment rolling out two pods", "deploy/web", now_ending(rollout())),
+        (
+            "A pod whose app container needs a Secret that does not exist",
+            "pod/" + failing[0][1][0].pod["metadata"]["name"],
+            failing,
+        ),
+    )
+    for i, (title, target, steps) in enumerate(scenarios, 1):
+        timeline = [Step(at, bundles) for at, bundles in steps]
+        with (
+            ApiServer([], timeline=timeline, speed=10) as server,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            kubeconfig = Path(tmp) / "kubeconfig"
+            server.write_kubeconfig(str(kubeconfig), namespace="shop")
+            out.write(f"\n=== {i}/{len(scenarios)} {title}: initdoctor --wait {target} ===\n\n")
+            out.flush()
+            demo_args = argparse.Namespace(**vars(args) | {"targets": [target], "namespace": None})
+            _wait(demo_args, config, out, Cluster(Settings(kubeconfig=str(kubeconfig))))
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:

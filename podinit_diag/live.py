@@ -18,6 +18,8 @@ from typing import Any
 
 from .errors import InputError
 
+Json = dict[str, Any]
+
 
 class ClusterError(InputError):
     """The cluster could not be reached or refused the request; one line for the user."""
@@ -32,7 +34,13 @@ class Forbidden(ClusterError):
 
 
 class Expired(ClusterError):
-    """410 Gone: a list's continue token outlived the server's compaction window."""
+    """410 Gone: a list's continue token, or a watch's resourceVersion, outlived the
+    server's compaction window."""
+
+
+class Dropped(ClusterError):
+    """A watch could not connect or its stream broke off: watch again from the last
+    resourceVersion seen."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +206,98 @@ class Cluster:
     ) -> list[dict[str, Any]]:
         """Every item of a list (see :meth:`iter_items`)."""
         return list(self.iter_items(path, page, **query))
+
+    def list_snapshot(self, path: str, **query: str | int | bool) -> tuple[list[Json], str]:
+        """Every item of a list and the resourceVersion to watch it from. Pages share the
+        first page's snapshot; an expired continue token restarts the whole list, since a
+        watch must start from one consistent version."""
+        for _ in range(3):
+            items: list[Json] = []
+            token, version = "", ""
+            try:
+                while True:
+                    q = dict(query, limit=500) | ({"continue": token} if token else {})
+                    doc = self.get(path, **q)
+                    meta = doc.get("metadata") or {}
+                    version = version or str(meta.get("resourceVersion") or "")
+                    items += [i for i in doc.get("items") or [] if isinstance(i, dict)]
+                    token = str(meta.get("continue") or "")
+                    if not token:
+                        return items, version
+            except Expired:
+                continue
+        raise Expired(f"{self.server}{path}: the list kept expiring while it was read")
+
+    def watch(
+        self, path: str, resource_version: str, timeout_seconds: int, **query: str | int | bool
+    ) -> Iterator[Json]:
+        """The changes (``{"type": ..., "object": ...}``, bookmarks included) of a list after
+        ``resource_version``, as they happen, until the server ends the stream (after
+        ``timeout_seconds``, or earlier). One request, however long it lasts.
+
+        Raises :class:`Expired` when the version is older than the server's history (410,
+        as a status or as an ERROR event: list again, then watch from the new version) and
+        :class:`Dropped` when it cannot connect or the stream breaks off (watch again from
+        the last version seen); other errors (401, 403, 404) as for any request."""
+        from urllib3.exceptions import HTTPError
+
+        q = dict(
+            query,
+            watch=True,
+            resourceVersion=resource_version,
+            timeoutSeconds=timeout_seconds,
+            allowWatchBookmarks=True,
+        )
+        params = [(k, _query_value(v)) for k, v in q.items()]
+        method, url, headers, _, _ = self._api.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=params,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        with self._lock:
+            self.requests += 1
+        try:
+            # The read timeout outlasts the stream: a quiet watch is not a dead one.
+            response = self._api.call_api(
+                method,
+                url,
+                header_params=headers,
+                _request_timeout=(self.timeout, timeout_seconds + 30),
+            )
+        except HTTPError as exc:
+            raise Dropped(f"cannot reach {self.server}: {_one_line(exc)}") from None
+        raw = response.response
+        if response.status >= 400:
+            raise _status_error(response.status, raw.data, path)
+        buffer = b""
+        try:
+            for chunk in raw.stream(64 * 1024, decode_content=True):
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield _watch_event(line, path)
+        except HTTPError as exc:
+            raise Dropped(f"watch of {path} dropped: {_one_line(exc)}") from None
+        finally:
+            raw.release_conn()
+        if buffer.strip():
+            raise Dropped(f"watch of {path} dropped mid-event")
+
+
+def _watch_event(line: bytes, path: str) -> Json:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        raise ClusterError(f"watch of {path}: a line is not JSON") from None
+    if not isinstance(event, dict) or not isinstance(event.get("object"), dict):
+        raise ClusterError(f"watch of {path}: not a watch event")
+    if event.get("type") == "ERROR":
+        status = event["object"]
+        raise _status_error(int(status.get("code") or 500), json.dumps(status).encode(), path)
+    return event
 
 
 def _query_value(v: str | int | bool) -> str:

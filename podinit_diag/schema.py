@@ -150,6 +150,20 @@ SUMMARY = _obj(
     }
 )
 
+# The verdict of `--wait` (its final line; the transition lines before it are not reports).
+WAIT = _obj(
+    {
+        "target": _STR,
+        "condition": {"enum": ["Initialized", "Ready"]},
+        "outcome": {"enum": ["met", "failed", "timeout"]},
+        "verdict": _STR,
+        "elapsed_seconds": {"type": "number", "minimum": 0},
+        "pods_met": {"type": "integer", "minimum": 0},
+        "pods_wanted": {"type": "integer", "minimum": 0},
+    }
+)
+
+
 SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://podinit-diag.dev/schemas/report-v1.json",
@@ -167,6 +181,8 @@ SCHEMA: dict[str, Any] = {
         # scans (several pods) add these
         groups={"type": "array", "items": {"$ref": "#/$defs/group"}},
         summary={"$ref": "#/$defs/summary"},
+        # --wait adds this
+        wait={"$ref": "#/$defs/wait"},
     ),
     "$defs": {
         "report": REPORT,
@@ -177,5 +193,6 @@ SCHEMA: dict[str, Any] = {
         "waiting_at": WAITING,
         "group": GROUP,
         "summary": SUMMARY,
+        "wait": WAIT,
     },
 }

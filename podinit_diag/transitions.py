@@ -1,0 +1,66 @@
+"""A pod's progress through initialization, from one state of it to the next: what changed
+in its STATUS column and which init containers finished in between (``--wait``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .kubetime import parse_time
+from .model import Json, Report
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A pod's STATUS column changed (``before`` is None for a pod first seen)."""
+
+    at: datetime
+    namespace: str
+    pod: str
+    before: str | None
+    after: str
+    init_done: tuple[tuple[str, float], ...] = ()  # (init container, seconds it ran)
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # "met", "failed" (a hopeless finding) or "timeout"
+    elapsed: float
+    met: int
+    wanted: int
+    target: str  # "pod/web-0", "deploy/web"
+    condition: str  # "Initialized" or "Ready"
+    reports: tuple[Report, ...]  # the blocking pods with logs, or every pod when met
+
+
+def completed_inits(pod: Json) -> frozenset[str]:
+    """Init containers past their step: exited 0, or for a native sidecar, started."""
+    sidecars = {
+        c.get("name")
+        for c in (pod.get("spec") or {}).get("initContainers") or []
+        if isinstance(c, dict) and c.get("restartPolicy") == "Always"
+    }
+    out = set()
+    for s in (pod.get("status") or {}).get("initContainerStatuses") or []:
+        if not isinstance(s, dict):
+            continue
+        t = (s.get("state") or {}).get("terminated") or {}
+        if (s.get("started") is True) if s.get("name") in sidecars else t.get("exitCode") == 0:
+            out.add(str(s.get("name")))
+    return frozenset(out)
+
+
+def init_durations(pod: Json, names: frozenset[str]) -> tuple[tuple[str, float], ...]:
+    """How long each of ``names`` ran (startedAt to finishedAt), in status order. A native
+    sidecar has no duration: it keeps running, and when its startup probe passed is not
+    recorded anywhere."""
+    out = []
+    for s in (pod.get("status") or {}).get("initContainerStatuses") or []:
+        if not isinstance(s, dict) or s.get("name") not in names:
+            continue
+        t = (s.get("state") or {}).get("terminated") or {}
+        start, end = parse_time(t.get("startedAt")), parse_time(t.get("finishedAt"))
+        if start is not None and end is not None:
+            out.append((str(s["name"]), (end - start).total_seconds()))
+    return tuple(out)

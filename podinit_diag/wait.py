@@ -1,0 +1,386 @@
+"""Follow a pod or a workload's pods through initialization with the watch API (``--wait``).
+
+One list then one watch per resource kind (pods, events), resumed from the last
+resourceVersion seen when a stream ends or drops, and listed again when the server
+answers 410 Gone: a wait of an hour costs a handful of requests, not one per second.
+Every change of a pod's STATUS column (as kubectl prints it) is a :class:`Transition`,
+with the time the init containers it saw finish took. The wait ends when the condition
+holds for the wanted number of pods, when a finding at or above the failure threshold
+makes success impossible (:data:`HOPELESS`), or at the deadline.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from .engine import diagnose
+from .errors import InputError
+from .fetch import complete_bundle
+from .live import Cluster, ClusterError, Dropped, Expired, NotFound
+from .livescan import RULE_EVENT_REASONS
+from .model import Bundle, Json
+from .rules import Config
+from .status import pod_status
+from .transitions import Outcome, Transition, completed_inits, init_durations
+from .workloads import KINDS, selector_string
+
+# Findings after which the pod cannot succeed without someone changing the spec or the
+# cluster: waiting longer only delays the bad news. Crash loops, probes, scheduling and
+# slow pulls are left to the deadline, since they can still resolve on their own.
+HOPELESS = frozenset(
+    {
+        "PI007",  # evicted or preempted: this pod is gone for good
+        "PI009",  # activeDeadlineSeconds passed
+        "PI102",  # init container failed and the pod is never restarted
+        "PI104",  # init command not in the image
+        "PI201",  # image or tag does not exist
+        "PI202",  # registry refuses the credentials
+        "PI205",  # invalid image reference
+        "PI206",  # image absent and pullPolicy Never
+        "PI301",  # ConfigMap missing
+        "PI302",  # Secret missing
+        "PI303",  # key missing in a ConfigMap or Secret
+        "PI304",  # the kubelet refuses the container's configuration
+        "PI504",  # app container exited with an error and will not be restarted
+        "PI505",  # app command not in the image
+    }
+)
+CONDITIONS = {"initialized": "Initialized", "ready": "Ready"}
+WATCH_SECONDS = 300  # each watch request's timeoutSeconds; the stream is then resumed
+_RETRY_SECONDS = 1.0
+MAX_REPORTS = 5  # blocking pods diagnosed with their logs at the end
+MAX_RETRIES = 5  # in a row; a stream that delivers again resets the count
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to wait for: the pods a selector picks, how many must meet the condition."""
+
+    namespace: str
+    label: str  # "pod/web-0", "deploy/web"
+    label_selector: str = ""
+    field_selector: str = ""
+    wanted: int = 1
+
+
+def resolve(cluster: Cluster, namespace: str, kind: str | None, name: str) -> Target:
+    """The pods behind a target: a pod by name; a workload's through its selector and its
+    desired replica count (a Deployment: the pods of its newest ReplicaSet)."""
+    if kind is None:
+        return Target(namespace, f"pod/{name}", field_selector=f"metadata.name={name}")
+    if kind == "CronJob":
+        raise InputError("--wait follows pods being initialized: name one of the CronJob's Jobs")
+    ns = quote(namespace, safe="")
+    try:
+        obj = cluster.get(f"{KINDS[kind].path.format(ns=ns)}/{quote(name, safe='')}")
+    except NotFound:
+        raise NotFound(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    selector = selector_string(spec.get("selector"))
+    if not selector:
+        raise InputError(f"{kind} {name} has no pod selector")
+    if kind == "DaemonSet":
+        wanted = int(status.get("desiredNumberScheduled") or 0)
+    elif kind == "Job":
+        wanted = int(spec.get("parallelism", 1) or 0)
+    else:
+        wanted = int(spec.get("replicas", 1) or 0)
+    if kind == "Deployment":
+        hash_ = _newest_template_hash(cluster, ns, obj, selector)
+        if hash_:
+            selector += f",pod-template-hash={hash_}"
+    short = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "ReplicaSet": "rs"}
+    return Target(
+        namespace, f"{short.get(kind, kind.lower())}/{name}", label_selector=selector, wanted=wanted
+    )
+
+
+def _newest_template_hash(cluster: Cluster, ns: str, deploy: Json, selector: str) -> str:
+    """The pod-template-hash of the Deployment's current ReplicaSet (its highest
+    revision): during a rollout the old pods are still ready and must not count."""
+    uid = (deploy.get("metadata") or {}).get("uid")
+    best, best_rev = "", -1
+    for rs in cluster.list_all(
+        f"/apis/apps/v1/namespaces/{ns}/replicasets", labelSelector=selector
+    ):
+        meta = rs.get("metadata") or {}
+        owners = meta.get("ownerReferences") or []
+        if not any(isinstance(o, dict) and o.get("uid") == uid for o in owners):
+            continue
+        rev = str((meta.get("annotations") or {}).get("deployment.kubernetes.io/revision", ""))
+        if rev.isdigit() and int(rev) > best_rev:
+            best_rev = int(rev)
+            best = str((meta.get("labels") or {}).get("pod-template-hash") or "")
+    return best
+
+
+@dataclass
+class _Pod:
+    obj: Json
+    status: str
+    events: list[Json] = field(default_factory=list)
+    done: frozenset[str] = frozenset()  # init containers seen completed
+    hopeless: bool = False
+
+
+class Waiter:
+    """One wait: call :meth:`run`; transitions go to ``on_transition`` as they happen."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        target: Target,
+        condition: str,
+        timeout: float,
+        config: Config,
+        fail_rank: int,
+        on_transition: Callable[[Transition], None],
+        on_tick: Callable[[float, int, int], None] | None = None,
+    ) -> None:
+        self.cluster, self.target, self.config = cluster, target, config
+        self.condition = CONDITIONS[condition]
+        self.timeout, self.fail_rank = timeout, fail_rank
+        self.on_transition, self.on_tick = on_transition, on_tick
+        self.pods: dict[str, _Pod] = {}
+        self._orphans: dict[str, list[Json]] = {}  # events that came before their pod
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._start = time.monotonic()
+        base = f"/api/v1/namespaces/{quote(target.namespace, safe='')}"
+        pod_query = {
+            k: v
+            for k, v in (
+                ("labelSelector", target.label_selector),
+                ("fieldSelector", target.field_selector),
+            )
+            if v
+        }
+        self._streams = {
+            "pods": (f"{base}/pods", pod_query),
+            "events": (f"{base}/events", {"fieldSelector": "involvedObject.kind=Pod"}),
+        }
+
+    def run(self) -> Outcome:
+        pods, pods_rv = self.cluster.list_snapshot(
+            self._streams["pods"][0], **self._streams["pods"][1]
+        )
+        events, events_rv = self.cluster.list_snapshot(
+            self._streams["events"][0], **self._streams["events"][1]
+        )
+        for e in events:
+            self._event(e)
+        for p in pods:
+            self._pod("ADDED", p)
+        threads = [
+            threading.Thread(
+                target=self._follow, args=(kind, rv), daemon=True, name=f"watch-{kind}"
+            )
+            for kind, rv in (("pods", pods_rv), ("events", events_rv))
+        ]
+        for t in threads:
+            t.start()
+        try:
+            return self._loop()
+        finally:
+            self._stop.set()
+
+    def _loop(self) -> Outcome:
+        met, hopeless = self._judge()
+        while True:
+            if (met >= self.target.wanted and self.pods) or self.target.wanted == 0:
+                return self._outcome("met", met)
+            if hopeless:
+                return self._outcome("failed", met)
+            remaining = self.timeout - self.elapsed
+            if remaining <= 0:
+                return self._outcome("timeout", met)
+            if self.on_tick is not None:
+                self.on_tick(self.elapsed, met, self.target.wanted)
+            try:
+                kind, payload = self._queue.get(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                continue
+            if kind == "error":
+                raise payload
+            if kind == "pods":
+                self._pod(payload["type"], payload["object"])
+            elif kind == "pods-relisted":
+                self._relisted(payload)
+            elif kind == "events" and payload["type"] in ("ADDED", "MODIFIED"):
+                self._event(payload["object"])
+            elif kind == "events-relisted":
+                for e in payload:
+                    self._event(e)
+            met, hopeless = self._judge()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start
+
+    # --- the watch threads -----------------------------------------------------------------
+
+    def _follow(self, kind: str, rv: str) -> None:
+        """Watch one kind until the wait ends: resume after a stream ends or drops, list
+        again after 410 Gone. Only errors that no retry can mend reach the main loop."""
+        path, query = self._streams[kind]
+        version: str | None = rv  # None: list again first
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                if version is None:
+                    items, version = self.cluster.list_snapshot(path, **query)
+                    self._queue.put((f"{kind}-relisted", items))
+                for event in self.cluster.watch(path, version, WATCH_SECONDS, **query):
+                    if self._stop.is_set():
+                        return
+                    failures = 0
+                    meta = event["object"].get("metadata") or {}
+                    version = str(meta.get("resourceVersion") or version)
+                    if event.get("type") != "BOOKMARK":
+                        self._queue.put((kind, event))
+            except Expired:
+                version = None
+            except Dropped as exc:
+                failures += 1
+                if failures > MAX_RETRIES:
+                    self._queue.put(("error", exc))
+                    return
+                self._stop.wait(_RETRY_SECONDS * failures)
+            except ClusterError as exc:
+                self._queue.put(("error", exc))
+                return
+
+    # --- state -------------------------------------------------------------------------
+
+    def _event(self, e: Json) -> None:
+        if e.get("reason") not in RULE_EVENT_REASONS:
+            return
+        uid = str((e.get("involvedObject") or {}).get("uid") or "")
+        pod = self.pods.get(uid)
+        events = pod.events if pod is not None else self._orphans.setdefault(uid, [])
+        name = (e.get("metadata") or {}).get("name")
+        events[:] = [x for x in events if (x.get("metadata") or {}).get("name") != name] + [e]
+
+    def _pod(self, change: str, obj: Json) -> None:
+        meta = obj.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        old = self.pods.get(uid)
+        now = datetime.now(UTC)
+        if change == "DELETED":
+            if old is not None:
+                del self.pods[uid]
+                self.on_transition(
+                    Transition(
+                        now,
+                        self.target.namespace,
+                        str(meta.get("name")),
+                        old.status,
+                        "Deleted",
+                        deleted=True,
+                    )
+                )
+            return
+        status = pod_status(obj).status
+        done = completed_inits(obj)
+        if old is None:
+            self.pods[uid] = _Pod(obj, status, self._orphans.pop(uid, []), done)
+            self.on_transition(
+                Transition(
+                    now,
+                    self.target.namespace,
+                    str(meta.get("name")),
+                    None,
+                    status,
+                    init_durations(obj, done),
+                )
+            )
+            return
+        new_done = done - old.done
+        old.obj, old.done = obj, done
+        if status != old.status or new_done:
+            before, old.status = old.status, status
+            self.on_transition(
+                Transition(
+                    now,
+                    self.target.namespace,
+                    str(meta.get("name")),
+                    before,
+                    status,
+                    init_durations(obj, new_done),
+                )
+            )
+
+    def _relisted(self, items: list[Json]) -> None:
+        seen = set()
+        for obj in items:
+            seen.add(str((obj.get("metadata") or {}).get("uid") or ""))
+            self._pod("MODIFIED", obj)
+        for uid in [u for u in self.pods if u not in seen]:
+            self._pod("DELETED", self.pods[uid].obj)
+
+    def _judge(self) -> tuple[int, bool]:
+        """How many pods meet the condition; whether one cannot succeed."""
+        met, hopeless = 0, False
+        for p in self.pods.values():
+            if (p.obj.get("metadata") or {}).get("deletionTimestamp"):
+                continue
+            if (
+                _condition(p.obj, self.condition)
+                or (p.obj.get("status") or {}).get("phase") == "Succeeded"
+            ):
+                met += 1
+            else:
+                report = diagnose(self._bundle(p), self.config)
+                p.hopeless = any(
+                    f.code in HOPELESS and f.severity.rank <= self.fail_rank
+                    for f in report.findings
+                )
+                hopeless = hopeless or p.hopeless
+        return met, hopeless
+
+    def _bundle(self, p: _Pod) -> Bundle:
+        return Bundle(
+            pod=p.obj, events=tuple(p.events), captured_at=datetime.now(UTC).replace(microsecond=0)
+        )
+
+    def _outcome(self, state: str, met: int) -> Outcome:
+        now = datetime.now(UTC).replace(microsecond=0)
+        live = [
+            p
+            for p in self.pods.values()
+            if not (p.obj.get("metadata") or {}).get("deletionTimestamp")
+        ]
+        if state == "met":
+            reports = tuple(diagnose(self._bundle(p), self.config, now) for p in live)
+        else:
+            # The pods not there yet (the hopeless first), with their logs and what their
+            # findings name.
+            blocking = sorted(
+                (p for p in live if not _condition(p.obj, self.condition)),
+                key=lambda p: not p.hopeless,
+            )
+            reports = tuple(
+                diagnose(
+                    complete_bundle(self.cluster, p.obj, tuple(p.events), self.config, now),
+                    self.config,
+                    now,
+                )
+                for p in blocking[:MAX_REPORTS]
+            )
+        return Outcome(
+            state, self.elapsed, met, self.target.wanted, self.target.label, self.condition, reports
+        )
+
+
+def _condition(pod: Json, kind: str) -> bool:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == kind:
+            return c.get("status") == "True"
+    return False

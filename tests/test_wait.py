@@ -1,0 +1,260 @@
+"""``--wait``: following pods through initialization with the watch API, against the test
+server replaying scripted incidents (the real client, the real CLI in a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from podinit_diag.apiserver import ApiServer, Step
+from podinit_diag.demo.replay import missing_secret, rollout
+
+from .conftest import ROOT, run_initdoctor
+
+ROLLOUT = [Step(at, bundles) for at, bundles in rollout()]
+MISSING = [Step(at, bundles) for at, bundles in missing_secret()]
+FAILING_POD = MISSING[0].bundles[0].pod["metadata"]["name"]
+
+
+def _env(srv: ApiServer, tmp: Path) -> dict[str, str]:
+    cfg = tmp / "kubeconfig"
+    srv.write_kubeconfig(str(cfg), namespace="shop")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    return env | {"KUBECONFIG": str(cfg), "HOME": str(tmp), "NO_PROXY": "127.0.0.1"}
+
+
+def _start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "podinit_diag.cli", "--wait", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def _replay(srv: ApiServer, env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run ``--wait ARGS`` and replay the timeline once its two watches are open, so that
+    the wait sees the whole incident whatever the machine's speed."""
+    proc = _start(env, *args)
+    try:
+        _until(lambda: srv.open_watches == 2 or proc.poll() is not None, "both watches")
+        srv.play()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    return proc.returncode, out, err
+
+
+def _until(predicate: Any, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.02)
+
+
+def _watches(srv: ApiServer) -> list[str]:
+    return [p for _, p in srv.request_log if "watch=true" in p]
+
+
+@pytest.fixture
+def manual() -> Iterator[ApiServer]:
+    with ApiServer([], timeline=ROLLOUT, clock="manual") as srv:
+        yield srv
+
+
+def _transitions(out: str) -> dict[str, list[str]]:
+    """pod suffix -> its STATUS changes, from the plain progress lines."""
+    by_pod: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if line.startswith("+") and "  pod/" in line:
+            pod = line.split("  pod/")[1].split()[0]
+            by_pod.setdefault(pod[-5:], []).append(line.split(pod, 1)[1].strip())
+    return by_pod
+
+
+def test_deployment_rollout_succeeds_with_one_watch_per_kind(tmp_path: Path) -> None:
+    with ApiServer([], timeline=ROLLOUT, clock="manual", speed=20) as srv:  # 57 s in ~3 s
+        code, out, err = _replay(srv, _env(srv, tmp_path), "deploy/web", "--timeout", "1m")
+        made = [p.split("?")[0] for _, p in srv.request_log]
+    assert code == 0, err + out
+    steps = _transitions(out)
+    assert set(steps) == {"x7k2p", "q4m9z"}
+    for changes in steps.values():
+        assert changes[0].startswith("Init:0/2")
+        assert "Init:0/2 -> Init:1/2  (init container wait-for-db took 10s)" in changes
+        assert "Init:1/2 -> PodInitializing  (init container migrate took 26s)" in changes
+        assert changes[-1] in ("PodInitializing -> Running", "Running")
+    assert out.splitlines()[-1].startswith("deploy/web: Ready after ")
+    assert "(2/2 pods Ready)" in out
+    # GET the Deployment, list its ReplicaSets, list pods and events, watch both: no polling.
+    assert sorted(made) == sorted(
+        [
+            "/apis/apps/v1/namespaces/shop/deployments/web",
+            "/apis/apps/v1/namespaces/shop/replicasets",
+            "/api/v1/namespaces/shop/pods",
+            "/api/v1/namespaces/shop/events",
+            "/api/v1/namespaces/shop/pods",
+            "/api/v1/namespaces/shop/events",
+        ]
+    )
+
+
+def test_missing_secret_stops_early_with_the_report(tmp_path: Path) -> None:
+    with ApiServer([], timeline=MISSING, clock="manual", speed=20) as srv:
+        started = time.monotonic()
+        code, out, err = _replay(srv, _env(srv, tmp_path), f"pod/{FAILING_POD}", "--timeout", "2m")
+        took = time.monotonic() - started
+    assert code == 1, err + out
+    assert took < 30  # long before the 2-minute deadline
+    assert f"pod/{FAILING_POD}: a finding makes success impossible (0/1 pod Ready)" in out
+    assert "PI302" in out and 'secret "payment-gateway" not found' in out
+    assert "PodInitializing -> CreateContainerConfigError" in out
+
+
+def test_timeout_prints_what_blocks(manual: ApiServer, tmp_path: Path) -> None:
+    manual.advance_to(4)  # the first pod is in Init:1/2, running its migration
+    res = run_initdoctor(
+        _env(manual, tmp_path), "--wait", "deploy/web", "--timeout", "2s", "--for", "initialized"
+    )
+    assert res.returncode == 1, res.stderr
+    assert "deploy/web: still not Initialized after 0:02 (0/2 pods Initialized)" in res.stdout
+    assert "Blocked at init container migrate" in res.stdout
+    assert "Blocked at init container wait-for-db" in res.stdout
+
+
+def test_dropped_streams_resume_from_the_last_version(manual: ApiServer, tmp_path: Path) -> None:
+    proc = _start(_env(manual, tmp_path), "deploy/web", "--timeout", "1m")
+    try:
+        _until(lambda: manual.open_watches == 2, "both watches")
+        manual.advance_to(5)
+        time.sleep(0.3)
+        assert manual.drop_watches() == 2
+        _until(lambda: len(_watches(manual)) == 4, "the watches to come back")
+        resumed = _watches(manual)[2:]
+        assert all("resourceVersion=" in p and "resourceVersion=0" not in p for p in resumed)
+        manual.advance_to(len(ROLLOUT) - 1)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    steps = _transitions(out)
+    # Each change shown once, although the streams were cut in the middle.
+    for changes in steps.values():
+        assert len(changes) == len(set(changes))
+        assert sum("Init:0/2 -> Init:1/2" in c for c in changes) == 1
+
+
+def test_gone_after_compaction_lists_again(manual: ApiServer, tmp_path: Path) -> None:
+    proc = _start(_env(manual, tmp_path), "deploy/web", "--timeout", "1m", "-o", "json")
+    try:
+        _until(lambda: manual.open_watches == 2, "both watches")
+        manual.advance_to(3)
+        time.sleep(0.3)
+        manual.compact()
+        manual.advance_to(6)
+        manual.drop_watches()  # they come back from a version the server has forgotten: 410
+        _until(lambda: len(_watches(manual)) >= 4, "the watches to come back")
+        manual.advance_to(len(ROLLOUT) - 1)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    lists = [p for _, p in manual.request_log if "watch=true" not in p and p.startswith("/api/v1")]
+    assert len(lists) >= 3  # pods and events at the start, then at least one list again
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[-1]["wait"]["outcome"] == "met"
+    assert all(line["type"] == "transition" for line in lines[:-1])
+
+
+def test_json_lines_and_final_envelope(tmp_path: Path, report_schema: dict[str, Any]) -> None:
+    with ApiServer([], timeline=MISSING, clock="manual", speed=20) as srv:
+        code, out, err = _replay(
+            srv, _env(srv, tmp_path), f"pod/{FAILING_POD}", "-o", "json", "--timeout", "1m"
+        )
+    assert code == 1, err
+    *transitions, final = [json.loads(line) for line in out.splitlines()]
+    assert [(t["from"], t["to"]) for t in transitions][-2:] == [
+        ("Init:1/2", "PodInitializing"),
+        ("PodInitializing", "CreateContainerConfigError"),
+    ]
+    done = [c for t in transitions for c in t["init_containers_done"]]
+    assert done == [
+        {"name": "wait-for-db", "duration_seconds": 10.0},
+        {"name": "migrate", "duration_seconds": 26.0},
+    ]
+    assert final["wait"] | {"elapsed_seconds": 0} == {
+        "target": f"pod/{FAILING_POD}",
+        "condition": "Ready",
+        "outcome": "failed",
+        "verdict": "cannot be met",
+        "elapsed_seconds": 0,
+        "pods_met": 0,
+        "pods_wanted": 1,
+    }
+    jsonschema.validate(final, report_schema, format_checker=jsonschema.FormatChecker())
+    assert final["reports"][0]["findings"][0]["code"] == "PI302"
+
+
+def test_an_hour_long_incident_costs_one_watch_per_kind(tmp_path: Path) -> None:
+    """An incident stretched over an hour (60 steps, a pod that never gets ready): the
+    wait holds its two watches; it never polls."""
+    base = ROLLOUT[4].bundles
+    hour = [Step(60.0 * i, base) for i in range(60)]
+    with ApiServer([], timeline=hour, clock="manual", speed=1200) as srv:  # an hour in 3 s
+        code, _, err = _replay(
+            srv, _env(srv, tmp_path), "deploy/web", "--timeout", "5s", "-o", "json"
+        )
+        watches = _watches(srv)
+        made = [p for _, p in srv.request_log]
+        assert srv.step == len(hour) - 1  # the whole hour went by during the wait
+    assert code == 1, err
+    # Two lists and two watches for the whole hour; the rest are the final report's reads
+    # (logs, the owner, the Service the init container waits for).
+    following = [p for p in made if p.split("?")[0].endswith(("/pods", "/events"))]
+    assert len(watches) == 2 and len(following) == 4, made
+
+
+def test_bad_wait_usage_is_one_line_and_exit_2(manual: ApiServer, tmp_path: Path) -> None:
+    env = _env(manual, tmp_path)
+    for args, words in (
+        (["--wait"], "--wait follows one live pod or workload"),
+        (["--wait", "a", "b"], "--wait follows one live pod or workload"),
+        (["--wait", "deploy/web", "--timeout", "soon"], "--timeout"),
+        (["--wait", "deploy/nope"], 'deployment "nope" not found'),
+        (["--wait", "cronjob/nightly"], "name one of the CronJob's Jobs"),
+    ):
+        res = run_initdoctor(env, *args)
+        assert res.returncode == 2, (args, res.stderr)
+        assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_completed_init_containers_and_their_durations() -> None:
+    from podinit_diag.transitions import completed_inits, init_durations
+
+    pod = json.loads(json.dumps(ROLLOUT[4].bundles[0].pod))  # wait-for-db done, migrate running
+    assert completed_inits(pod) == {"wait-for-db"}
+    assert init_durations(pod, frozenset({"wait-for-db", "migrate"})) == (("wait-for-db", 10.0),)
+    # A native sidecar counts once started, with no duration (it keeps running).
+    pod["spec"]["initContainers"][1]["restartPolicy"] = "Always"
+    migrate = pod["status"]["initContainerStatuses"][1]
+    assert migrate["state"].get("running") and migrate["started"] is True
+    assert completed_inits(pod) == {"wait-for-db", "migrate"}
+    assert init_durations(pod, frozenset({"migrate"})) == ()
+    migrate["started"] = False  # startup probe not passed yet
+    assert completed_inits(pod) == {"wait-for-db"}
+    # Odd data: no statuses, a failed init container.
+    assert completed_inits({"status": None}) == frozenset()
+    pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] = 1
+    assert "wait-for-db" not in completed_inits(pod)
