@@ -38,3 +38,40 @@ def run_initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProce
         timeout=120,
         cwd=ROOT,
     )
+
+
+def run_on_terminal(
+    env: dict[str, str], *args: str
+) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The real CLI with stderr on a pseudo-terminal (stdout a pipe): what a user at a
+    terminal sees there, redraws included."""
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "podinit_diag.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+            text=True,
+        )
+        os.close(follower)
+        follower = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: everything was read
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    return res, seen.decode()

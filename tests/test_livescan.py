@@ -18,7 +18,7 @@ from podinit_diag.live import Cluster, Settings
 from podinit_diag.load import load_path
 from podinit_diag.model import Bundle
 
-from .conftest import fixture_dirs, run_initdoctor
+from .conftest import fixture_dirs, run_initdoctor, run_on_terminal
 
 NAMESPACES = ("ns-a", "ns-b", "ns-c")
 PODS = 1200
@@ -256,40 +256,12 @@ def _findings(report: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path: Path) -> None:
-    import pty
-    import subprocess
-    import sys
-
-    from .conftest import ROOT
-
-    leader, follower = pty.openpty()
-    try:
-        res = subprocess.run(
-            [sys.executable, "-m", "podinit_diag.cli", "-A", "-o", "json", "--max-log-pods", "0"],
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            env=_env(server, tmp_path),
-            cwd=ROOT,
-            timeout=120,
-        )
-        os.close(follower)
-        follower = -1
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed: everything was read
-                break
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.close(leader)
-        if follower != -1:
-            os.close(follower)
+    res, terminal = run_on_terminal(
+        _env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0"
+    )
     assert res.returncode == 1
-    updates = [u for u in seen.decode().split("\r") if u.startswith("initdoctor:")]
+    updates = [u for u in terminal.split("\r") if u.startswith("initdoctor:")]
     assert updates[-1].startswith(f"initdoctor: {PODS} pods read, ")
     assert len(updates) >= PODS // 100  # redrawn in place every 100 pods
-    assert b"initdoctor:" not in res.stdout  # stdout keeps the JSON alone
+    assert "initdoctor:" not in res.stdout  # stdout keeps the JSON alone
     json.loads(res.stdout)

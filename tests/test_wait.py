@@ -17,8 +17,9 @@ import pytest
 
 from podinit_diag.apiserver import ApiServer, Step
 from podinit_diag.demo.replay import missing_secret, rollout
+from podinit_diag.model import Bundle
 
-from .conftest import ROOT, run_initdoctor
+from .conftest import ROOT, run_initdoctor, run_on_terminal
 
 ROLLOUT = [Step(at, bundles) for at, bundles in rollout()]
 MISSING = [Step(at, bundles) for at, bundles in missing_secret()]
@@ -109,6 +110,33 @@ def test_deployment_rollout_succeeds_with_one_watch_per_kind(tmp_path: Path) -> 
             "/api/v1/namespaces/shop/events",
         ]
     )
+
+
+def _old_revision() -> Bundle:
+    """A Ready pod of the Deployment's previous ReplicaSet (revision 1), still running
+    during the rollout: it must not count towards the new revision's replicas."""
+    final = ROLLOUT[-1].bundles[0]
+    pod = json.loads(json.dumps(final.pod))
+    old_rs = "web-7c6b5a4d3f"
+    pod["metadata"] |= {"name": f"{old_rs}-zz9kq", "uid": "0d7c1a2b-0000-4000-8000-00000000a11d"}
+    pod["metadata"]["labels"]["pod-template-hash"] = "7c6b5a4d3f"
+    pod["metadata"]["ownerReferences"][0] |= {"name": old_rs, "uid": "old-rs-uid"}
+    deploy = next(r for r in final.related if r["kind"] == "Deployment")
+    rs = json.loads(json.dumps(next(r for r in final.related if r["kind"] == "ReplicaSet")))
+    rs["metadata"] |= {"name": old_rs, "uid": "old-rs-uid"}
+    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "1"
+    rs["metadata"]["labels"]["pod-template-hash"] = "7c6b5a4d3f"
+    assert rs["metadata"]["ownerReferences"][0]["uid"] == deploy["metadata"]["uid"]
+    return Bundle(pod=pod, related=(rs,))
+
+
+def test_pods_of_the_previous_revision_do_not_count(tmp_path: Path) -> None:
+    with ApiServer([_old_revision()], timeline=ROLLOUT, clock="manual") as srv:
+        srv.advance_to(len(ROLLOUT) - 2)  # one new pod Ready, the other not yet
+        res = run_initdoctor(_env(srv, tmp_path), "--wait", "deploy/web", "--timeout", "1s")
+    assert res.returncode == 1, res.stderr
+    assert "zz9kq" not in res.stdout
+    assert "deploy/web: still not Ready after 0:01 (1/2 pods Ready)" in res.stdout
 
 
 def test_missing_secret_stops_early_with_the_report(tmp_path: Path) -> None:
@@ -258,3 +286,13 @@ def test_completed_init_containers_and_their_durations() -> None:
     assert completed_inits({"status": None}) == frozenset()
     pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] = 1
     assert "wait-for-db" not in completed_inits(pod)
+
+
+def test_status_line_redrawn_on_a_terminal_only(manual: ApiServer, tmp_path: Path) -> None:
+    res, terminal = run_on_terminal(
+        _env(manual, tmp_path), "--wait", "deploy/web", "--timeout", "2s"
+    )
+    assert res.returncode == 1
+    assert "\r\x1b[Kwaiting 0:00: 0/2 pods" in terminal and "waiting 0:01: 0/2 pods" in terminal
+    assert terminal.endswith("\r\x1b[K")  # erased before the verdict
+    assert "\x1b" not in res.stdout and "waiting 0:0" not in res.stdout
