@@ -22,6 +22,18 @@ def expected(d: Path) -> dict[str, Any]:
     return data
 
 
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process clients only: proxies from the environment must not intercept loopback."""
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+
+
 @pytest.fixture(scope="session")
 def report_schema() -> dict[str, Any]:
     schema: dict[str, Any] = json.loads((DOCS / "report.schema.json").read_text())

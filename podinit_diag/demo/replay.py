@@ -201,6 +201,7 @@ def _events(pod: Json, stage: Stage) -> tuple[Json, ...]:
 
 
 NODE = "ip-10-0-4-21.eu-west-1.compute.internal"
+_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
 
 
 def _template(
@@ -251,10 +252,7 @@ def _template(
                         "successThreshold": 1,
                         "timeoutSeconds": 1,
                     },
-                    "resources": {
-                        "requests": {"cpu": "100m", "memory": "128Mi"},
-                        "limits": {"memory": "256Mi"},
-                    },
+                    "resources": copy.deepcopy(_RESOURCES),
                     "terminationMessagePath": "/dev/termination-log",
                     "terminationMessagePolicy": "File",
                     "volumeMounts": mount,
@@ -283,10 +281,7 @@ def _template(
                     "image": app_image,
                     "imagePullPolicy": "IfNotPresent",
                     "name": "migrate",
-                    "resources": {
-                        "requests": {"cpu": "100m", "memory": "128Mi"},
-                        "limits": {"memory": "256Mi"},
-                    },
+                    "resources": copy.deepcopy(_RESOURCES),
                     "terminationMessagePath": "/dev/termination-log",
                     "terminationMessagePolicy": "File",
                     "volumeMounts": mount,

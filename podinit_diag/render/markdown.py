@@ -47,23 +47,16 @@ def render_one(r: Report) -> str:
     out += table(POD_HEADERS, [pod_row(r)])
     out += ["", f"{context_line(r)} · observed {format_time(r.observed_at)}"]
     if r.conditions:
-        rows = []
-        for c in r.conditions:
-            row = condition_row(c, r)
-            if c.current:
-                row[0] = f"**{row[0]}**"
-            rows.append(row)
+        rows = [_bold(condition_row(c, r), 0, c.current) for c in r.conditions]
         out += ["", "### Pod conditions", ""] + table(CONDITION_HEADERS, rows)
         waiting = waiting_line(r)
         if waiting:
             out += ["", f"**{waiting}**"]
     if r.timeline:
-        rows = []
-        for i, s in enumerate(r.timeline, 1):
-            row = step_row(i, s, r)
-            if s.blocking:
-                row[1] = f"**{row[1]}** (blocking)"
-            rows.append(row)
+        rows = [
+            _bold(step_row(i, s, r), 1, s.blocking, " (blocking)")
+            for i, s in enumerate(r.timeline, 1)
+        ]
         out += ["", "### Init containers", ""] + table(STEP_HEADERS, rows)
     blocked = blocking_line(r)
     if blocked:
@@ -80,6 +73,13 @@ def render_one(r: Report) -> str:
     if r.errors:
         out += ["### Notes", ""] + [f"- {e}" for e in r.errors] + [""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _bold(row: list[str], col: int, marked: bool, suffix: str = "") -> list[str]:
+    """The step where the pod is (current condition, blocking init container) in bold."""
+    if marked:
+        row[col] = f"**{row[col]}**{suffix}"
+    return row
 
 
 def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
