@@ -84,7 +84,9 @@ class Cluster:
             )
             namespace = (chosen or {}).get("context", {}).get("namespace") or "default"
         except (ConfigException, FileNotFoundError, OSError) as exc:
-            if settings.kubeconfig or settings.context:
+            # A kubeconfig that exists but does not load (a CA file gone, a bad context)
+            # is the error to show, not the in-cluster fallback's.
+            if settings.kubeconfig or settings.context or _kubeconfig_present():
                 raise ClusterError(f"cannot load kubeconfig: {_one_line(exc)}") from None
             sa = settings.service_account_dir
             loader_args: dict[str, Any] = {
@@ -298,6 +300,12 @@ def _watch_event(line: bytes, path: str) -> Json:
         status = event["object"]
         raise _status_error(int(status.get("code") or 500), json.dumps(status).encode(), path)
     return event
+
+
+def _kubeconfig_present() -> bool:
+    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep) or []
+    paths = [p for p in paths if p] or [os.path.expanduser("~/.kube/config")]
+    return any(os.path.isfile(p) for p in paths)
 
 
 def _query_value(v: str | int | bool) -> str:

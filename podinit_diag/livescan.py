@@ -5,8 +5,8 @@ they arrive. Lists come in etcd key order (``namespace/name``, what the apiserve
 paging is built on), so the two streams are joined one namespace at a time: only the
 current namespace's events are held, and each report goes to the summary's sink as soon
 as it is final. Logs and verification requests are made for at most ``max_log_pods``
-pods, the most severe, whose pod and events are kept until the end (and read again from
-no one). With ``-A`` and a user who may not list across namespaces, each namespace is
+pods, the most severe, whose pod and events are kept until the end so that they need not
+be read again. With ``-A`` and a user who may not list across namespaces, each namespace is
 tried on its own and the ones refused are reported, not fatal.
 """
 
@@ -62,7 +62,8 @@ def scan(
 ) -> ScanSummary:
     """Scan one namespace, or every namespace when ``namespace`` is None. Several selectors
     (a CronJob's Jobs) are scanned in turn into one summary. Pass a ``summary`` with a
-    sink to receive the reports as they are final instead of keeping them."""
+    sink to receive the reports as they are final instead of keeping them (its own
+    ``keep_healthy`` then applies)."""
     now = datetime.now(UTC).replace(microsecond=0)
     if summary is None:
         summary = ScanSummary(keep_healthy=keep_healthy)

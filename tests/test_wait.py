@@ -296,3 +296,23 @@ def test_status_line_redrawn_on_a_terminal_only(manual: ApiServer, tmp_path: Pat
     assert "\r\x1b[Kwaiting 0:00: 0/2 pods" in terminal and "waiting 0:01: 0/2 pods" in terminal
     assert terminal.endswith("\r\x1b[K")  # erased before the verdict
     assert "\x1b" not in res.stdout and "waiting 0:0" not in res.stdout
+
+
+def test_connection_and_permission_problems_exit_2(tmp_path: Path) -> None:
+    import shutil
+
+    with ApiServer([], timeline=ROLLOUT, clock="manual", forbidden_namespaces=["shop"]) as srv:
+        env = _env(srv, tmp_path)
+        res = run_initdoctor(env, "--wait", "pod/web-5d8f7c9b6d-x7k2p")
+        ca = shutil.copy(srv.ca_file, tmp_path / "ca.crt")
+        config = Path(env["KUBECONFIG"])
+        config.write_text(config.read_text().replace(srv.ca_file, str(ca)))
+    assert res.returncode == 2 and "forbidden" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
+    # The server is gone: nothing listens on its port any more.
+    res = run_initdoctor(env, "--wait", "deploy/web", "--request-timeout", "2s")
+    assert res.returncode == 2 and "cannot reach" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    Path(ca).unlink()  # a kubeconfig that does not load says why, not "no kubeconfig"
+    res = run_initdoctor(env, "--wait", "deploy/web")
+    assert res.returncode == 2 and "cannot load kubeconfig" in res.stderr, res.stderr
