@@ -13,6 +13,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -236,7 +237,8 @@ def _wait(
     namespace = args.namespace or cluster.namespace
     workload = parse_target(args.targets[0])
     kind, name = workload if workload else (None, args.targets[0].split("/", 1)[-1])
-    target = resolve(cluster, namespace, kind, name)
+    started = time.monotonic()
+    target = resolve(cluster, namespace, kind, name, timeout)
     view = _WaitView(args.output, out, sys.stderr if sys.stderr.isatty() else None)
     waiter = Waiter(
         cluster,
@@ -247,6 +249,7 @@ def _wait(
         FAIL_ON[args.fail_on],
         view.transition,
         view.tick,
+        started,
     )
     outcome = waiter.run()
     view.clear()

@@ -70,18 +70,24 @@ class Target:
     wanted: int = 1
 
 
-def resolve(cluster: Cluster, namespace: str, kind: str | None, name: str) -> Target:
+def resolve(
+    cluster: Cluster, namespace: str, kind: str | None, name: str, timeout: float = 0
+) -> Target:
     """The pods behind a target: a pod by name; a workload's through its selector and its
-    desired replica count (a Deployment: the pods of its newest ReplicaSet)."""
+    desired replica count (a Deployment: the pods of its newest ReplicaSet, once its
+    controller has caught up with its spec, waiting up to ``timeout`` seconds for that)."""
     if kind is None:
         return Target(namespace, f"pod/{name}", field_selector=f"metadata.name={name}")
     if kind == "CronJob":
         raise InputError("--wait follows pods being initialized: name one of the CronJob's Jobs")
     ns = quote(namespace, safe="")
+    collection = KINDS[kind].path.format(ns=ns)
     try:
-        obj = cluster.get(f"{KINDS[kind].path.format(ns=ns)}/{quote(name, safe='')}")
+        obj = cluster.get(f"{collection}/{quote(name, safe='')}")
     except NotFound:
         raise NotFound(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
+    if kind == "Deployment":
+        obj = _caught_up(cluster, collection, name, obj, timeout)
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     selector = selector_string(spec.get("selector"))
     if not selector:
@@ -100,6 +106,33 @@ def resolve(cluster: Cluster, namespace: str, kind: str | None, name: str) -> Ta
     return Target(
         namespace, f"{short.get(kind, kind.lower())}/{name}", label_selector=selector, wanted=wanted
     )
+
+
+def _observed(obj: Json) -> bool:
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    return int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+
+
+def _caught_up(
+    cluster: Cluster, collection: str, name: str, obj: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    """The Deployment once its controller has seen its latest spec (observedGeneration has
+    reached generation), watched for at most ``timeout`` seconds: right after ``kubectl
+    apply`` the new ReplicaSet may not exist yet, and the old one's pods are all Ready."""
+    deadline = time.monotonic() + timeout
+    while not _observed(obj) and (remaining := deadline - time.monotonic()) > 0:
+        version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        try:
+            for event in cluster.watch(
+                collection, version, max(int(remaining), 1), fieldSelector=f"metadata.name={name}"
+            ):
+                if event.get("type") in ("ADDED", "MODIFIED"):
+                    obj = dict(event["object"])
+                    if _observed(obj):
+                        return obj
+        except (Expired, Dropped):
+            obj = cluster.get(f"{collection}/{quote(name, safe='')}")
+    return obj
 
 
 def _newest_template_hash(cluster: Cluster, ns: str, deploy: Json, selector: str) -> str:
@@ -143,6 +176,7 @@ class Waiter:
         fail_rank: int,
         on_transition: Callable[[Transition], None],
         on_tick: Callable[[float, int, int], None] | None = None,
+        started: float | None = None,  # time.monotonic() when the user's wait began
     ) -> None:
         self.cluster, self.target, self.config = cluster, target, config
         self.condition = CONDITIONS[condition]
@@ -152,7 +186,7 @@ class Waiter:
         self._orphans: dict[str, list[Json]] = {}  # events that came before their pod
         self._queue: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
-        self._start = time.monotonic()
+        self._start = time.monotonic() if started is None else started
         base = f"/api/v1/namespaces/{quote(target.namespace, safe='')}"
         pod_query = {
             k: v

@@ -44,12 +44,14 @@ def _start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _replay(srv: ApiServer, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """Run ``--wait ARGS`` and replay the timeline once its two watches are open, so that
-    the wait sees the whole incident whatever the machine's speed."""
+def _replay(
+    srv: ApiServer, env: dict[str, str], *args: str, watches: int = 2
+) -> tuple[int, str, str]:
+    """Run ``--wait ARGS`` and replay the timeline once it watches (pods and events), so
+    that the wait sees the whole incident whatever the machine's speed."""
     proc = _start(env, *args)
     try:
-        _until(lambda: srv.open_watches == 2 or proc.poll() is not None, "both watches")
+        _until(lambda: srv.open_watches == watches or proc.poll() is not None, "the watches")
         srv.play()
         out, err = proc.communicate(timeout=60)
     finally:
@@ -112,13 +114,14 @@ def test_deployment_rollout_succeeds_with_one_watch_per_kind(tmp_path: Path) -> 
     )
 
 
-def _old_revision() -> Bundle:
+def _old_revision(suffix: str = "zz9kq") -> Bundle:
     """A Ready pod of the Deployment's previous ReplicaSet (revision 1), still running
     during the rollout: it must not count towards the new revision's replicas."""
     final = ROLLOUT[-1].bundles[0]
     pod = json.loads(json.dumps(final.pod))
     old_rs = "web-7c6b5a4d3f"
-    pod["metadata"] |= {"name": f"{old_rs}-zz9kq", "uid": "0d7c1a2b-0000-4000-8000-00000000a11d"}
+    uid = f"0d7c1a2b-0000-4000-8000-0000000{suffix}"
+    pod["metadata"] |= {"name": f"{old_rs}-{suffix}", "uid": uid}
     pod["metadata"]["labels"]["pod-template-hash"] = "7c6b5a4d3f"
     pod["metadata"]["ownerReferences"][0] |= {"name": old_rs, "uid": "old-rs-uid"}
     deploy = next(r for r in final.related if r["kind"] == "Deployment")
@@ -137,6 +140,26 @@ def test_pods_of_the_previous_revision_do_not_count(tmp_path: Path) -> None:
     assert res.returncode == 1, res.stderr
     assert "zz9kq" not in res.stdout
     assert "deploy/web: still not Ready after 0:01 (1/2 pods Ready)" in res.stdout
+
+
+def test_a_wait_right_after_apply_follows_the_new_revision(tmp_path: Path) -> None:
+    """Step 0 is the moment after ``kubectl apply``: the Deployment's generation is ahead
+    of what its controller observed, only the old ReplicaSet exists and both of its pods
+    are Ready. The wait must not take them for the rollout."""
+    old = [_old_revision("aaaaa"), _old_revision("bbbbb")]
+    applied = json.loads(json.dumps(ROLLOUT[0].bundles[0].related[0]))
+    assert applied["kind"] == "Deployment"
+    applied["status"]["observedGeneration"] = applied["metadata"]["generation"] - 1
+    first = Bundle(pod=old[0].pod, related=(applied, *old[0].related))
+    steps = [Step(0, [first, old[1]]), *(Step(s.at + 1, [*s.bundles, *old]) for s in ROLLOUT)]
+    with ApiServer([], timeline=steps, clock="manual", speed=20) as srv:
+        # One watch: the Deployment's, until its controller has seen the new spec.
+        code, out, err = _replay(
+            srv, _env(srv, tmp_path), "deploy/web", "--timeout", "1m", watches=1
+        )
+    assert code == 0, err + out
+    assert set(_transitions(out)) == {"x7k2p", "q4m9z"}  # the new pods only
+    assert "aaaaa" not in out and "bbbbb" not in out
 
 
 def test_missing_secret_stops_early_with_the_report(tmp_path: Path) -> None:
