@@ -74,8 +74,9 @@ def resolve(
     cluster: Cluster, namespace: str, kind: str | None, name: str, timeout: float = 0
 ) -> Target:
     """The pods behind a target: a pod by name; a workload's through its selector and its
-    desired replica count (a Deployment: the pods of its newest ReplicaSet, once its
-    controller has caught up with its spec, waiting up to ``timeout`` seconds for that)."""
+    desired replica count (a Deployment: the pods of its newest ReplicaSet; a StatefulSet:
+    those of its update revision; once the controller has caught up with the spec, waiting
+    up to ``timeout`` seconds for that)."""
     if kind is None:
         return Target(namespace, f"pod/{name}", field_selector=f"metadata.name={name}")
     if kind == "CronJob":
@@ -86,7 +87,7 @@ def resolve(
         obj = cluster.get(f"{collection}/{quote(name, safe='')}")
     except NotFound:
         raise NotFound(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
-    if kind == "Deployment":
+    if kind in ("Deployment", "StatefulSet"):
         obj = _caught_up(cluster, collection, name, obj, timeout)
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     selector = selector_string(spec.get("selector"))
@@ -98,10 +99,13 @@ def resolve(
         wanted = int(spec.get("parallelism", 1) or 0)
     else:
         wanted = int(spec.get("replicas", 1) or 0)
+    # During a rolling update the old revision's pods are still Ready and must not count.
     if kind == "Deployment":
         hash_ = _newest_template_hash(cluster, ns, obj, selector)
         if hash_:
             selector += f",pod-template-hash={hash_}"
+    elif kind == "StatefulSet" and status.get("updateRevision"):
+        selector += f",controller-revision-hash={status['updateRevision']}"
     short = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "ReplicaSet": "rs"}
     return Target(
         namespace, f"{short.get(kind, kind.lower())}/{name}", label_selector=selector, wanted=wanted
@@ -116,9 +120,10 @@ def _observed(obj: Json) -> bool:
 def _caught_up(
     cluster: Cluster, collection: str, name: str, obj: dict[str, Any], timeout: float
 ) -> dict[str, Any]:
-    """The Deployment once its controller has seen its latest spec (observedGeneration has
+    """The workload once its controller has seen its latest spec (observedGeneration has
     reached generation), watched for at most ``timeout`` seconds: right after ``kubectl
-    apply`` the new ReplicaSet may not exist yet, and the old one's pods are all Ready."""
+    apply`` the new ReplicaSet (or StatefulSet revision) may not exist yet, and the old
+    one's pods are all Ready."""
     deadline = time.monotonic() + timeout
     while not _observed(obj) and (remaining := deadline - time.monotonic()) > 0:
         version = str((obj.get("metadata") or {}).get("resourceVersion") or "")

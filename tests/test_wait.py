@@ -162,6 +162,46 @@ def test_a_wait_right_after_apply_follows_the_new_revision(tmp_path: Path) -> No
     assert "aaaaa" not in out and "bbbbb" not in out
 
 
+def test_statefulset_counts_the_pods_of_its_update_revision(tmp_path: Path) -> None:
+    """A rolling update of sts/db: db-1 already runs the new revision (Ready), db-0 still
+    the old one (Ready too). One of two replicas is updated: not done yet."""
+    base = ROLLOUT[-1].bundles[0]
+    pods = []
+    for i, revision in enumerate(("db-5f7b9c8d6", "db-84d6c5b9f7")):
+        pod = json.loads(json.dumps(base.pod))
+        pod["metadata"] = {
+            "name": f"db-{i}",
+            "namespace": "shop",
+            "uid": f"5e7c0000-0000-4000-8000-00000000000{i}",
+            "labels": {"app": "db", "controller-revision-hash": revision},
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "sts-db"}
+            ],
+            "creationTimestamp": pod["metadata"]["creationTimestamp"],
+        }
+        pods.append(Bundle(pod=pod))
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db", "namespace": "shop", "uid": "sts-db", "generation": 3},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "db"}}},
+        "status": {
+            "observedGeneration": 3,
+            "currentRevision": "db-5f7b9c8d6",
+            "updateRevision": "db-84d6c5b9f7",
+            "replicas": 2,
+            "readyReplicas": 2,
+            "updatedReplicas": 1,
+        },
+    }
+    pods[0] = Bundle(pod=pods[0].pod, related=(sts,))
+    with ApiServer(pods) as srv:
+        res = run_initdoctor(_env(srv, tmp_path), "--wait", "sts/db", "--timeout", "1s")
+    assert res.returncode == 1, res.stderr
+    assert "pod/db-1" in res.stdout and "pod/db-0" not in res.stdout
+    assert "sts/db: still not Ready after 0:01 (1/2 pods Ready)" in res.stdout
+
+
 def test_missing_secret_stops_early_with_the_report(tmp_path: Path) -> None:
     with ApiServer([], timeline=MISSING, clock="manual", speed=20) as srv:
         started = time.monotonic()
