@@ -36,7 +36,7 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
     try:
         pod = cluster.get(f"/api/v1/namespaces/{ns}/pods/{pod_name}")
     except NotFound:
-        raise NotFound(_missing_pod_message(cluster, namespace, name)) from None
+        raise NotFound(missing_pod_message(cluster, namespace, name)) from None
     # Whole seconds: meta.json stores them, and a saved bundle must re-diagnose identically.
     now = datetime.now(UTC).replace(microsecond=0)
     notes: list[str] = []
@@ -242,7 +242,7 @@ def _kind(kind: str, items: list[dict[str, Any]]) -> list[Json]:
     return [{**i, "kind": kind} for i in items]
 
 
-def _missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
+def missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
     try:
         cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}")
     except NotFound:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from .engine import diagnose
 from .errors import InputError
-from .fetch import complete_bundle
+from .fetch import complete_bundle, missing_pod_message
 from .live import Cluster, ClusterError, Dropped, Expired, NotFound
 from .livescan import RULE_EVENT_REASONS
 from .model import Bundle, Json
@@ -68,6 +68,7 @@ class Target:
     label_selector: str = ""
     field_selector: str = ""
     wanted: int = 1
+    pod: str = ""  # a single pod's name
 
 
 def resolve(
@@ -78,7 +79,7 @@ def resolve(
     those of its update revision; once the controller has caught up with the spec, waiting
     up to ``timeout`` seconds for that)."""
     if kind is None:
-        return Target(namespace, f"pod/{name}", field_selector=f"metadata.name={name}")
+        return Target(namespace, f"pod/{name}", field_selector=f"metadata.name={name}", pod=name)
     if kind == "CronJob":
         raise InputError("--wait follows pods being initialized: name one of the CronJob's Jobs")
     ns = quote(namespace, safe="")
@@ -213,6 +214,12 @@ class Waiter:
         events, events_rv = self.cluster.list_snapshot(
             self._streams["events"][0], **self._streams["events"][1]
         )
+        if not pods and self.target.pod:
+            # As kubectl wait does: a pod absent when the wait begins is a typo, not a
+            # pod about to come (kubectl apply returns once the object exists).
+            raise NotFound(
+                missing_pod_message(self.cluster, self.target.namespace, self.target.pod)
+            )
         for e in events:
             self._event(e)
         for p in pods:

@@ -324,6 +324,11 @@ def test_bad_wait_usage_is_one_line_and_exit_2(manual: ApiServer, tmp_path: Path
         (["--wait", "a", "b"], "--wait follows one live pod or workload"),
         (["--wait", "deploy/web", "--timeout", "soon"], "--timeout"),
         (["--wait", "deploy/nope"], 'deployment "nope" not found'),
+        (
+            ["--wait", "web-5d8f7c9b6d-x7k2q"],
+            'pod "web-5d8f7c9b6d-x7k2q" not found in namespace "shop"; did you mean '
+            "web-5d8f7c9b6d-x7k2p",
+        ),
         (["--wait", "cronjob/nightly"], "name one of the CronJob's Jobs"),
     ):
         res = run_initdoctor(env, *args)
