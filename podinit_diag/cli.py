@@ -330,8 +330,10 @@ def _demo_wait(args: argparse.Namespace, config: Config, out: TextIO) -> int:
         ):
             kubeconfig = Path(tmp) / "kubeconfig"
             server.write_kubeconfig(str(kubeconfig), namespace="shop")
-            out.write(f"\n=== {i}/{len(scenarios)} {title}: initdoctor --wait {target} ===\n\n")
-            out.flush()
+            # With -o json, stdout carries JSON Lines only.
+            heading = out if args.output != "json" else sys.stderr
+            heading.write(f"\n=== {i}/{len(scenarios)} {title}: initdoctor --wait {target} ===\n\n")
+            heading.flush()
             demo_args = argparse.Namespace(**vars(args) | {"targets": [target], "namespace": None})
             _wait(demo_args, config, out, Cluster(Settings(kubeconfig=str(kubeconfig))))
     return EXIT_OK

@@ -384,3 +384,18 @@ def test_connection_and_permission_problems_exit_2(tmp_path: Path) -> None:
     Path(ca).unlink()  # a kubeconfig that does not load says why, not "no kubeconfig"
     res = run_initdoctor(env, "--wait", "deploy/web")
     assert res.returncode == 2 and "cannot load kubeconfig" in res.stderr, res.stderr
+
+
+def test_demo_replays_a_rollout_and_a_missing_secret(report_schema: dict[str, Any]) -> None:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    res = run_initdoctor(env | {"NO_PROXY": "127.0.0.1"}, "--demo", "--wait", "-o", "json")
+    assert res.returncode == 0, res.stderr
+    lines = [json.loads(line) for line in res.stdout.splitlines()]  # JSON Lines only
+    finals = [line for line in lines if "wait" in line]
+    assert [(f["wait"]["target"], f["wait"]["outcome"]) for f in finals] == [
+        ("deploy/web", "met"),
+        (f"pod/{FAILING_POD}", "failed"),
+    ]
+    for final in finals:
+        jsonschema.validate(final, report_schema, format_checker=jsonschema.FormatChecker())
+    assert res.stderr.count("=== ") == 2  # the scenario headings stay off stdout
