@@ -130,8 +130,8 @@ def _status(
 
 
 def bundles(n: int) -> list[Any]:
+    from podinit_diag.apiserver import relocated
     from podinit_diag.load import load_path
-    from podinit_diag.model import Bundle
 
     templates = [
         b
@@ -146,23 +146,8 @@ def bundles(n: int) -> list[Any]:
         t = templates[i % len(templates)]
         pod = copy.deepcopy(dict(t.pod))
         _pad(pod)
-        ns, name, uid = f"team-{i % 40:02d}", f"pod-{i:06d}", str(uuid.UUID(int=i + 1))
-        pod["metadata"] = dict(pod.get("metadata") or {}, name=name, namespace=ns, uid=uid)
-        events = []
-        for e in t.events:
-            e = copy.deepcopy(dict(e))
-            e["involvedObject"] = dict(
-                e.get("involvedObject") or {}, name=name, namespace=ns, uid=uid
-            )
-            # unique uids, as in a real cluster (list paging deduplicates by uid)
-            e["metadata"] = dict(
-                e.get("metadata") or {},
-                namespace=ns,
-                name=f"{name}.{len(events)}",
-                uid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{uid}/{len(events)}")),
-            )
-            events.append(e)
-        out.append(Bundle(pod=pod, events=tuple(events), logs=t.logs))
+        uid = str(uuid.UUID(int=i + 1))
+        out.append(relocated(t, f"team-{i % 40:02d}", f"pod-{i:06d}", uid, pod))
     return out
 
 

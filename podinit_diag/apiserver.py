@@ -387,6 +387,31 @@ def etcd_key(obj: Mapping[str, Any]) -> str:
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
 
 
+def relocated(
+    bundle: Bundle, namespace: str, name: str, uid: str, pod: Json | None = None
+) -> Bundle:
+    """``bundle`` as another pod of a generated cluster (``pod``, if given, stands for a
+    prepared copy of its pod): renamed, with its events pointed at it and given their own
+    names and uids, as a real cluster's are (list paging skips what it has seen by key)."""
+    pod = pod if pod is not None else copy.deepcopy(dict(bundle.pod))
+    pod["metadata"] = dict(pod.get("metadata") or {}, name=name, namespace=namespace, uid=uid)
+    events = []
+    for i, event in enumerate(bundle.events):
+        e = copy.deepcopy(dict(event))
+        e["involvedObject"] = dict(
+            e.get("involvedObject") or {}, name=name, namespace=namespace, uid=uid
+        )
+        e["metadata"] = dict(
+            e.get("metadata") or {},
+            namespace=namespace,
+            name=f"{name}.{i}",
+            uid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{uid}/{i}")),
+        )
+        events.append(e)
+    # Without its related objects: one copy of each would stand for every clone.
+    return Bundle(pod=pod, events=tuple(events), logs=bundle.logs, captured_at=bundle.captured_at)
+
+
 def _copy(obj: Mapping[str, Any]) -> Json:
     """A private deep copy: served objects are adjusted and must not alias the bundles'."""
     return {k: copy.deepcopy(v) for k, v in obj.items()}
@@ -1792,6 +1817,23 @@ class _Handler(BaseHTTPRequestHandler):
 # --- certificates ----------------------------------------------------------------------------
 
 
+def _key_usage(signs_certificates: bool) -> Any:
+    """ECDSA signing only; a CA also signs certificates and CRLs."""
+    from cryptography import x509
+
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def _write_certificates(directory: str) -> tuple[str, str, str]:
     """Generate a CA and a server certificate for 127.0.0.1/localhost; return the PEM paths.
 
@@ -1817,20 +1859,7 @@ def _write_certificates(directory: str) -> tuple[str, str, str]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(signs_certificates=True), critical=True)
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
@@ -1844,20 +1873,7 @@ def _write_certificates(directory: str) -> tuple[str, str, str]:
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=2))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(signs_certificates=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(
             x509.SubjectAlternativeName(

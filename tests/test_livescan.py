@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from podinit_diag.apiserver import ApiServer
+from podinit_diag.apiserver import ApiServer, relocated
 from podinit_diag.live import Cluster, Settings
 from podinit_diag.load import load_path
 from podinit_diag.model import Bundle
@@ -26,29 +25,15 @@ PODS = 1200
 
 def _generated() -> list[Bundle]:
     templates = [b for d in fixture_dirs() for b in load_path(d)]
-    out = []
-    for i in range(PODS):
-        t = templates[i % len(templates)]
-        pod = copy.deepcopy(dict(t.pod))
-        ns = NAMESPACES[i % len(NAMESPACES)]
-        uid = str(uuid.UUID(int=i + 1))
-        pod["metadata"] = dict(pod["metadata"], name=f"p{i:05d}", namespace=ns, uid=uid)
-        events = []
-        for e in t.events:
-            e = copy.deepcopy(dict(e))
-            e["involvedObject"] = dict(
-                e.get("involvedObject") or {}, name=f"p{i:05d}", namespace=ns, uid=uid
-            )
-            # unique uids, as in a real cluster (list paging deduplicates by uid)
-            e["metadata"] = dict(
-                e.get("metadata") or {},
-                namespace=ns,
-                name=f"p{i:05d}.{len(events)}",
-                uid=str(uuid.uuid5(uuid.NAMESPACE_OID, f"{uid}/{len(events)}")),
-            )
-            events.append(e)
-        out.append(Bundle(pod=pod, events=tuple(events), logs=t.logs, captured_at=t.captured_at))
-    return out
+    return [
+        relocated(
+            templates[i % len(templates)],
+            NAMESPACES[i % len(NAMESPACES)],
+            f"p{i:05d}",
+            str(uuid.UUID(int=i + 1)),
+        )
+        for i in range(PODS)
+    ]
 
 
 BUNDLES = _generated()

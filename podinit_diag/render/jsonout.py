@@ -152,11 +152,8 @@ def scan_tail(s: ScanSummary) -> dict[str, Any]:
     return doc
 
 
-def scan_envelope(s: ScanSummary) -> dict[str, Any]:
-    return envelope(s.reports) | scan_tail(s)
-
-
 def render_scan(s: ScanSummary) -> str:
+    """A summary whose reports were kept (no sink), all at once."""
     return ScanStream().end(s, s.reports)
 
 
