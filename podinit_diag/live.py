@@ -170,6 +170,18 @@ class Cluster:
         data = self._request(path, query)
         return data if isinstance(data, bytes) else str(data).encode()
 
+    def _pages(
+        self, path: str, page: int, query: Mapping[str, str | int | bool]
+    ) -> Iterator[dict[str, Any]]:
+        """A list's pages, following continue tokens; :class:`Expired` when one expires."""
+        token = ""
+        while True:
+            doc = self.get(path, **dict(query, limit=page) | ({"continue": token} if token else {}))
+            yield doc
+            token = str((doc.get("metadata") or {}).get("continue") or "")
+            if not token:
+                return
+
     def iter_items(
         self, path: str, page: int = 500, **query: str | int | bool
     ) -> Iterator[dict[str, Any]]:
@@ -177,31 +189,25 @@ class Cluster:
         restarts the list from the top (twice at most); the items already yielded are
         skipped by key, since the apiserver pages in etcd key order (``namespace/name``;
         its continue token is the last key)."""
-        token, restarts = "", 0
+        restarts = 0
         last = skip_through = ""
         while True:
-            q = dict(query, limit=page)
-            if token:
-                q["continue"] = token
             try:
-                doc = self.get(path, **q)
+                for doc in self._pages(path, page, query):
+                    for item in doc.get("items") or []:
+                        if not isinstance(item, dict):
+                            continue
+                        meta = item.get("metadata") or {}
+                        key = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
+                        if key <= skip_through:
+                            continue
+                        last = key
+                        yield item
+                return
             except Expired:
                 if restarts >= 2:
                     raise
-                token, restarts, skip_through = "", restarts + 1, last
-                continue
-            for item in doc.get("items") or []:
-                if not isinstance(item, dict):
-                    continue
-                meta = item.get("metadata") or {}
-                key = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
-                if key <= skip_through:
-                    continue
-                last = key
-                yield item
-            token = (doc.get("metadata") or {}).get("continue") or ""
-            if not token:
-                return
+                restarts, skip_through = restarts + 1, last
 
     def list_all(
         self, path: str, page: int = 500, **query: str | int | bool
@@ -215,17 +221,14 @@ class Cluster:
         watch must start from one consistent version."""
         for _ in range(3):
             items: list[Json] = []
-            token, version = "", ""
+            version = ""
             try:
-                while True:
-                    q = dict(query, limit=500) | ({"continue": token} if token else {})
-                    doc = self.get(path, **q)
-                    meta = doc.get("metadata") or {}
-                    version = version or str(meta.get("resourceVersion") or "")
+                for doc in self._pages(path, 500, query):
+                    version = version or str(
+                        (doc.get("metadata") or {}).get("resourceVersion") or ""
+                    )
                     items += [i for i in doc.get("items") or [] if isinstance(i, dict)]
-                    token = str(meta.get("continue") or "")
-                    if not token:
-                        return items, version
+                return items, version
             except Expired:
                 continue
         raise Expired(f"{self.server}{path}: the list kept expiring while it was read")

@@ -166,7 +166,7 @@ class _Pod:
     status: str
     events: list[Json] = field(default_factory=list)
     done: frozenset[str] = frozenset()  # init containers seen completed
-    hopeless: bool = False
+    hopeless: bool | None = None  # None: not judged since the pod or its events changed
 
 
 class Waiter:
@@ -311,6 +311,8 @@ class Waiter:
         uid = str((e.get("involvedObject") or {}).get("uid") or "")
         pod = self.pods.get(uid)
         events = pod.events if pod is not None else self._orphans.setdefault(uid, [])
+        if pod is not None:
+            pod.hopeless = None
         name = (e.get("metadata") or {}).get("name")
         events[:] = [x for x in events if (x.get("metadata") or {}).get("name") != name] + [e]
 
@@ -349,7 +351,7 @@ class Waiter:
             )
             return
         new_done = done - old.done
-        old.obj, old.done = obj, done
+        old.obj, old.done, old.hopeless = obj, done, None
         if status != old.status or new_done:
             before, old.status = old.status, status
             self.on_transition(
@@ -383,11 +385,12 @@ class Waiter:
             ):
                 met += 1
             else:
-                report = diagnose(self._bundle(p), self.config)
-                p.hopeless = any(
-                    f.code in HOPELESS and f.severity.rank <= self.fail_rank
-                    for f in report.findings
-                )
+                if p.hopeless is None:  # only pods that changed are diagnosed again
+                    report = diagnose(self._bundle(p), self.config)
+                    p.hopeless = any(
+                        f.code in HOPELESS and f.severity.rank <= self.fail_rank
+                        for f in report.findings
+                    )
                 hopeless = hopeless or p.hopeless
         return met, hopeless
 
