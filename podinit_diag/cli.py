@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="in a scan, read logs of at most N pods, most severe first (20)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="in a scan of more than 500 pods, diagnose in N processes "
+        "(default: the CPUs available, at most 4; 1: in this process only)",
+    )
     p.add_argument("--context", help="kubeconfig context to use")
     p.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG, ~/.kube/config)")
     p.add_argument(
@@ -183,14 +191,14 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.demo:
         return _demo(args, config, out)
     if not args.sources and not args.targets:
-        return _scan(args, config, out)
+        return _scan(args, config, out, now=now)
     workloads = (
         [w for w in map(parse_target, args.targets) if w is not None] if not args.sources else []
     )
     if workloads:
         if len(workloads) != len(args.targets):
             raise UsageError("give either pods or workloads (deploy/NAME, sts/NAME ...), not both")
-        return _scan(args, config, out, workloads)
+        return _scan(args, config, out, workloads, now)
     if not args.sources:
         reports = _live(args, config, now)
         out.write(_render(reports, args.output, _colour(out)))
@@ -425,13 +433,16 @@ def _scan(
     config: Config,
     out: TextIO,
     workloads: list[tuple[str, str]] | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Scan a namespace (-n, else the context's), every namespace (-A), or workloads' pods."""
-    from .livescan import scan
+    from .livescan import default_workers, scan
     from .workloads import pod_selectors
 
     if args.save:
         raise UsageError("--save writes one pod's bundle; name the pod to save")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers needs a number of processes, 1 or more")
     cluster = _cluster(args)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     selector: str | list[str] | None = args.selector
@@ -460,6 +471,8 @@ def _scan(
             args.max_log_pods,
             progress=progress,
             summary=summary,
+            workers=default_workers() if args.workers is None else args.workers,
+            now=now,
         )
     if tty:
         print(file=sys.stderr)
@@ -477,14 +490,17 @@ class _ScanOutput:
         self.stream = jsonout.ScanStream() if output == "json" else None
         self.started = False
 
-    def __call__(self, report: Report) -> None:
-        if self.stream is None:
-            self.rows.append(Row.of(report))
-            return
-        if not self.started:
-            self.out.write(self.stream.start())
-            self.started = True
-        self.out.write(self.stream.item(report))
+    def render(self, report: Report) -> str | Row:
+        return Row.of(report) if self.stream is None else self.stream.encode(report)
+
+    def emit(self, rendered: str | Row) -> None:
+        if isinstance(rendered, Row):
+            self.rows.append(rendered)
+        elif self.stream is not None:
+            if not self.started:
+                self.out.write(self.stream.start())
+                self.started = True
+            self.out.write(self.stream.item(rendered))
 
     def finish(self, summary: ScanSummary, fail_on: str) -> int:
         if self.stream is not None:

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import InputError
@@ -54,6 +54,54 @@ class Settings:
     # holding KUBERNETES_SERVICE_HOST/PORT (None: the process's own).
     service_account_dir: str = "/var/run/secrets/kubernetes.io/serviceaccount"
     environ: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list as the server sent it. Decoding is left to whoever reads the
+    items; only the continue token is read here, from the list's head."""
+
+    data: bytes
+    where: str  # the list's URL, for errors
+    skip_through: str = ""  # items with keys up to this one were read before a 410 restart
+
+    def doc(self) -> Json:
+        try:
+            doc = json.loads(self.data)
+        except ValueError:
+            raise ClusterError(f"{self.where}: the answer is not JSON") from None
+        if not isinstance(doc, dict):
+            raise ClusterError(f"{self.where}: the answer is not a JSON object")
+        return doc
+
+    def items(self) -> Iterator[Json]:
+        for item in self.doc().get("items") or []:
+            if isinstance(item, dict) and (not self.skip_through or _key(item) > self.skip_through):
+                yield item
+
+    def last_key(self) -> str:
+        keys = [_key(i) for i in self.items()]
+        return keys[-1] if keys else ""
+
+    def continue_token(self) -> str:
+        """The apiserver writes a list's metadata before its items (Go encodes struct
+        fields in order), so the token is read from the head, not by decoding megabytes
+        twice; any other layout is decoded whole."""
+        cut = self.data.find(b',"items":')
+        head: Any = None
+        if cut > 0:
+            try:
+                head = json.loads(self.data[:cut] + b"}")
+            except ValueError:
+                head = None  # the first ',"items":' was a nested one
+        if not isinstance(head, dict) or "metadata" not in head:
+            head = self.doc()
+        return str((head.get("metadata") or {}).get("continue") or "")
+
+
+def _key(item: Json) -> str:
+    meta = item.get("metadata") or {}
+    return f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
 
 
 class Cluster:
@@ -145,14 +193,7 @@ class Cluster:
 
     def get(self, path: str, **query: str | int | bool) -> dict[str, Any]:
         """GET a JSON object (a resource or a list) as a dict."""
-        data = self._request(path, query)
-        try:
-            doc = json.loads(data)
-        except ValueError:
-            raise ClusterError(f"{self.server}{path}: the answer is not JSON") from None
-        if not isinstance(doc, dict):
-            raise ClusterError(f"{self.server}{path}: the answer is not a JSON object")
-        return doc
+        return Page(self._bytes(path, query), f"{self.server}{path}").doc()
 
     def get_metadata(self, path: str) -> dict[str, Any]:
         """GET only an object's metadata (PartialObjectMetadata): how Secrets are checked for
@@ -167,47 +208,55 @@ class Cluster:
 
     def get_text(self, path: str, **query: str | int | bool) -> bytes:
         """GET a plain-text body (container logs)."""
+        return self._bytes(path, query)
+
+    def _bytes(self, path: str, query: Mapping[str, str | int | bool]) -> bytes:
         data = self._request(path, query)
         return data if isinstance(data, bytes) else str(data).encode()
 
-    def _pages(
-        self, path: str, page: int, query: Mapping[str, str | int | bool]
-    ) -> Iterator[dict[str, Any]]:
-        """A list's pages, following continue tokens; :class:`Expired` when one expires."""
+    def _pages(self, path: str, page: int, query: Mapping[str, str | int | bool]) -> Iterator[Page]:
+        """A list's pages, still encoded, following continue tokens; :class:`Expired` when
+        one expires."""
         token = ""
+        where = f"{self.server}{path}"
         while True:
-            doc = self.get(path, **dict(query, limit=page) | ({"continue": token} if token else {}))
-            yield doc
-            token = str((doc.get("metadata") or {}).get("continue") or "")
+            current = Page(
+                self._bytes(path, dict(query, limit=page) | ({"continue": token} if token else {})),
+                where,
+            )
+            yield current
+            token = current.continue_token()
             if not token:
                 return
 
-    def iter_items(
-        self, path: str, page: int = 500, **query: str | int | bool
-    ) -> Iterator[dict[str, Any]]:
-        """Items of a list, one page in memory at a time. An expired continue token (410)
-        restarts the list from the top (twice at most); the items already yielded are
-        skipped by key, since the apiserver pages in etcd key order (``namespace/name``;
-        its continue token is the last key)."""
+    def pages(self, path: str, page: int = 500, **query: str | int | bool) -> Iterator[Page]:
+        """A list's pages, still encoded, so that whoever diagnoses them decodes them (a
+        parallel scan hands them to worker processes). An expired continue token (410)
+        restarts the list from the top (twice at most); the items already read are marked
+        to be skipped by key, since the apiserver pages in etcd key order
+        (``namespace/name``; its continue token is the last key)."""
         restarts = 0
-        last = skip_through = ""
+        skip_through = ""
+        last: Page | None = None
         while True:
             try:
-                for doc in self._pages(path, page, query):
-                    for item in doc.get("items") or []:
-                        if not isinstance(item, dict):
-                            continue
-                        meta = item.get("metadata") or {}
-                        key = f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
-                        if key <= skip_through:
-                            continue
-                        last = key
-                        yield item
+                for current in self._pages(path, page, query):
+                    last = replace(current, skip_through=skip_through)
+                    yield last
                 return
             except Expired:
                 if restarts >= 2:
                     raise
-                restarts, skip_through = restarts + 1, last
+                restarts += 1
+                if last is not None:  # rare: decode the last page again for its last key
+                    skip_through = max(skip_through, last.last_key())
+
+    def iter_items(
+        self, path: str, page: int = 500, **query: str | int | bool
+    ) -> Iterator[dict[str, Any]]:
+        """Items of a list, one page in memory at a time (see :meth:`pages`)."""
+        for current in self.pages(path, page, **query):
+            yield from current.items()
 
     def list_all(
         self, path: str, page: int = 500, **query: str | int | bool
@@ -223,7 +272,8 @@ class Cluster:
             items: list[Json] = []
             version = ""
             try:
-                for doc in self._pages(path, 500, query):
+                for current in self._pages(path, 500, query):
+                    doc = current.doc()
                     version = version or str(
                         (doc.get("metadata") or {}).get("resourceVersion") or ""
                     )

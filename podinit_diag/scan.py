@@ -4,14 +4,19 @@ Pure and incremental: :class:`ScanSummary` takes reports one at a time and keeps
 counts, groups with a few examples, and the worst severity. The reports to list go to a
 ``sink`` (a JSON stream, or :class:`Row` lines for a table), so a scan's memory does not
 grow with the cluster; without a sink they are kept in ``reports``.
+
+A report's part in the summary is a :class:`Tally`, and a sink renders a report in one
+step and emits it in another, so that a parallel scan can diagnose and render in worker
+processes and send only tallies and rendered text back to be counted and written in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, cast
 
-from .model import Finding, Report, Severity
+from .model import Report, Severity
 
 MAX_EXAMPLES = 5
 
@@ -71,11 +76,61 @@ class Group:
     examples: tuple[str, ...]
 
 
+T = TypeVar("T")
+
+
+class Sink(Protocol[T]):
+    """Where listed reports go: ``render`` is pure (it may run in a worker process),
+    ``emit`` writes or keeps, in scan order."""
+
+    def render(self, report: Report) -> T: ...
+
+    def emit(self, rendered: T) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """A (code, container) of a report: the first finding's words for its group."""
+
+    code: str
+    rule: str
+    severity: Severity
+    container: str | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What the summary keeps of one report."""
+
+    namespace: str
+    name: str
+    owner: str  # "ReplicaSet/web-7f9c" or ""
+    worst: Severity | None
+    causes: tuple[Cause, ...]  # one per (code, container), in finding order
+
+    @classmethod
+    def of(cls, report: Report) -> Tally:
+        p = report.pod
+        causes: dict[tuple[str, str | None], Cause] = {}
+        for f in report.findings:
+            causes.setdefault(
+                (f.code, f.container), Cause(f.code, f.rule, f.severity, f.container, f.title)
+            )
+        return cls(
+            p.namespace,
+            p.name,
+            f"{p.owner.kind}/{p.owner.name}" if p.owner else "",
+            report.worst,
+            tuple(causes.values()),
+        )
+
+
 @dataclass
 class _Acc:
-    """A group being built: the first finding, how many pods, a few of their names."""
+    """A group being built: the first pod's cause, how many pods, a few of their names."""
 
-    first: Finding
+    first: Cause
     count: int
     examples: list[str]
 
@@ -85,7 +140,7 @@ class ScanSummary:
     """Accumulates reports; ``keep_healthy`` also keeps the healthy pods' reports (``--all``)."""
 
     keep_healthy: bool = False
-    sink: Callable[[Report], object] | None = None  # takes the listed reports, else kept
+    sink: Sink[Any] | None = None  # takes the listed reports, else kept in ``reports``
     pods: int = 0
     healthy: int = 0
     reports: list[Report] = field(default_factory=list)
@@ -97,34 +152,40 @@ class ScanSummary:
     _groups: dict[tuple[str, str, str, str | None], _Acc] = field(default_factory=dict)
 
     def add(self, report: Report) -> None:
+        tally = Tally.of(report)
+        self.count(tally, self.render(report) if self.lists(tally) else None)
+
+    def lists(self, tally: Tally) -> bool:
+        """Whether the pod gets a line (a report) of its own, not only a count."""
+        return tally.worst is not None or self.keep_healthy
+
+    def render(self, report: Report) -> object:
+        return self.sink.render(report) if self.sink is not None else report
+
+    def count(self, tally: Tally, rendered: object = None) -> None:
+        """Add a pod by its tally; ``rendered`` is :meth:`render`'s result if it is listed."""
         self.pods += 1
-        if report.findings or self.keep_healthy:
+        if self.lists(tally):
             if self.sink is not None:
-                self.sink(report)
+                self.sink.emit(rendered)
             else:
-                self.reports.append(report)
-        worst = report.worst
+                self.reports.append(cast(Report, rendered))
+        worst = tally.worst
         if worst is None:
             self.healthy += 1
             return
         self._by_severity[worst.value] += 1
         if self.worst is None or worst.rank < self.worst.rank:
             self.worst = worst
-        p = report.pod
-        owner = f"{p.owner.kind}/{p.owner.name}" if p.owner else ""
-        seen: set[tuple[str, str | None]] = set()
-        for f in report.findings:
-            if (f.code, f.container) in seen:
-                continue
-            seen.add((f.code, f.container))
-            key = (p.namespace, owner, f.code, f.container)
+        for c in tally.causes:
+            key = (tally.namespace, tally.owner, c.code, c.container)
             acc = self._groups.get(key)
             if acc is None:
-                self._groups[key] = _Acc(f, 1, [p.name])
+                self._groups[key] = _Acc(c, 1, [tally.name])
             else:
                 acc.count += 1
                 if len(acc.examples) < MAX_EXAMPLES:
-                    acc.examples.append(p.name)
+                    acc.examples.append(tally.name)
 
     def extend(self, reports: Iterable[Report]) -> None:
         for r in reports:

@@ -14,6 +14,7 @@ import pytest
 
 from podinit_diag.apiserver import ApiServer, relocated
 from podinit_diag.live import Cluster, Settings
+from podinit_diag.livescan import ROUTINE_EVENT_REASONS
 from podinit_diag.load import load_path
 from podinit_diag.model import Bundle
 
@@ -37,7 +38,8 @@ def _generated() -> list[Bundle]:
 
 
 BUNDLES = _generated()
-EVENTS = sum(len(b.events) for b in BUNDLES)
+# The events a scan asks for: the apiserver leaves out a pod's routine ones.
+EVENTS = sum(1 for b in BUNDLES for e in b.events if e.get("reason") not in ROUTINE_EVENT_REASONS)
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +252,82 @@ def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path:
     assert len(updates) >= PODS // 100  # redrawn in place every 100 pods
     assert "initdoctor:" not in res.stdout  # stdout keeps the JSON alone
     json.loads(res.stdout)
+
+
+def test_worker_processes_write_what_one_process_writes(server: ApiServer, tmp_path: Path) -> None:
+    """The same bytes, in the same order, whatever the number of processes: the parent
+    decides the log budget in list order as one process would, and reads the same logs."""
+    env = _env(server, tmp_path)
+    when = ("--now", "2026-01-01T00:00:00Z", "--max-log-pods", "5")
+    one = initdoctor(env, "-A", "-o", "json", "--all", *when, "--workers", "1")
+    three = initdoctor(env, "-A", "-o", "json", "--all", *when, "--workers", "3")
+    assert one.returncode == three.returncode == 1, three.stderr
+    assert one.stdout == three.stdout
+    reports = json.loads(three.stdout)["reports"]
+    assert len(reports) == PODS
+    assert sum(1 for r in reports if "/pods/" in r["source"]) == 5  # completed with logs
+    one = initdoctor(env, "-A", *when, "--workers", "1")
+    three = initdoctor(env, "-A", *when, "--workers", "3")
+    assert one.returncode == three.returncode == 1, three.stderr
+    assert one.stdout == three.stdout and "NAMESPACE" in one.stdout
+
+
+def test_parallel_scan_restarts_an_expired_list(
+    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A continue token that expires half-way through a scan in worker processes: the
+    parent lists again and the workers skip what they already had, so every pod is
+    diagnosed once, as without workers."""
+    from datetime import UTC, datetime
+
+    from podinit_diag.livescan import scan
+    from podinit_diag.rules import Config
+
+    for var in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = tmp_path / "cfg"
+    server.write_kubeconfig(str(cfg))
+    cluster = Cluster(Settings(kubeconfig=str(cfg)))
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    expired = []
+
+    def compact_once(seen: int, requests: int) -> None:
+        if not expired:
+            expired.append(seen)
+            server.expire_continue_tokens()
+
+    before = len(server.request_log)
+    parallel = scan(cluster, None, None, Config(), 0, True, compact_once, None, 2, 100, now)
+    restarts = [
+        p for _, p in server.request_log[before:] if "limit=100" in p and "continue" not in p
+    ]
+    serial = scan(cluster, None, None, Config(), 0, True, None, None, 1, 100, now)
+    assert expired and len(restarts) > 2  # both lists began, and at least one began again
+    names = [r.pod.name for r in parallel.reports]
+    assert len(names) == len(set(names)) == PODS
+    assert names == [r.pod.name for r in serial.reports]
+    assert [r.findings for r in parallel.reports] == [r.findings for r in serial.reports]
+
+
+def test_a_worker_that_dies_ends_the_scan_with_one_line(
+    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing
+    import signal
+
+    from podinit_diag.livescan import WorkerLost, scan
+    from podinit_diag.rules import Config
+
+    for var in ("HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    cfg = tmp_path / "cfg"
+    server.write_kubeconfig(str(cfg))
+    cluster = Cluster(Settings(kubeconfig=str(cfg)))
+
+    def oom_kill(seen: int, requests: int) -> None:
+        for child in multiprocessing.active_children():
+            os.kill(child.pid or 0, signal.SIGKILL)
+
+    with pytest.raises(WorkerLost, match=r"exit code -9.*--workers 1"):
+        scan(cluster, None, None, Config(), 0, progress=oom_kill, workers=2, page=100)
+    assert not multiprocessing.active_children()

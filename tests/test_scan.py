@@ -134,18 +134,22 @@ def test_event_join_relists_a_namespace_the_pods_come_back_to() -> None:
 
 def test_log_budget_keeps_the_most_severe_first_seen() -> None:
     from podinit_diag import diagnose
-    from podinit_diag.livescan import _LogBudget
+    from podinit_diag.livescan import _log_key, _LogBudget
     from podinit_diag.load import load_path
 
     error = load_path(CRASH)[0]
     warning = load_path(FIXTURES / "PI106-init-stuck-wait-loop")[0]
     r_err, r_warn = diagnose(error), diagnose(warning)
-    assert r_err.worst is not None and r_warn.worst is not None
-    assert r_err.worst.rank < r_warn.worst.rank
-    budget = _LogBudget(2)
-    assert budget.offer(r_warn, warning) is None
-    assert budget.offer(r_err, error) is None
-    assert budget.offer(r_err, error) is r_warn  # full: the least severe goes
-    assert budget.offer(r_warn, warning) is r_warn
-    assert [r for r, _ in budget.kept()] == [r_err, r_err]
-    assert _LogBudget(0).offer(r_err, error) is r_err
+    k_err, k_warn = _log_key(r_err), _log_key(r_warn)
+    assert k_err is not None and k_warn is not None
+    assert k_err[0] < k_warn[0]  # error ranks before warning
+    budget: _LogBudget[str] = _LogBudget(2)
+    assert budget.offer(1, k_warn, "warn-1") is None
+    assert budget.offer(2, k_err, "err-2") is None
+    assert budget.offer(3, k_err, "err-3") == "warn-1"  # full: the least severe goes
+    assert budget.offer(4, k_warn, "warn-4") == "warn-4"
+    assert budget.offer(5, k_err, "err-5") == "err-5"  # as severe: the first seen stay
+    assert budget.items() == [(2, "err-2"), (3, "err-3")]
+    budget.swap({3: "err-3 with logs"})
+    assert [item for _, item in budget.items()] == ["err-2", "err-3 with logs"]
+    assert _LogBudget(0).offer(6, k_err, "err-6") == "err-6"

@@ -173,14 +173,20 @@ class ScanStream:
         del head["reports"], head["errors"]
         return _compact(head)[:-1] + ',"reports":['
 
-    def item(self, report: Report) -> str:
+    @staticmethod
+    def encode(report: Report) -> str:
+        """A report's JSON (pure: a parallel scan encodes in its worker processes)."""
+        return _compact(report_dict(report))
+
+    def item(self, encoded: str) -> str:
+        """An encoded report, in its place in the array."""
         self._count += 1
-        return ("," if self._count > 1 else "") + _compact(report_dict(report))
+        return ("," if self._count > 1 else "") + encoded
 
     def end(self, s: ScanSummary, reports: Sequence[Report] = ()) -> str:
         """The rest; ``reports`` not yet written through :meth:`item` come first."""
         head = "" if self._started else self.start()
-        items = "".join(self.item(r) for r in reports)
+        items = "".join(self.item(self.encode(r)) for r in reports)
         return head + items + "]," + _compact(scan_tail(s))[1:] + "\n"
 
 
