@@ -8,6 +8,10 @@ as it is final. Logs and verification requests are made for at most ``max_log_po
 pods, the most severe, whose pod and events are kept until the end so that they need not
 be read again. With ``-A`` and a user who may not list across namespaces, each namespace is
 tried on its own and the ones refused are reported, not fatal.
+
+Most of a scan's time is decoding and diagnosing, so a list of several pages is spread
+over worker processes (:func:`_in_workers`); events no rule reads are left out by the
+apiserver itself (:data:`EVENT_SELECTOR`).
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ T = TypeVar("T")
 # What the log budget holds for a pod: its report and input, or, while a parallel scan
 # runs, its tally and rendering (the report and input stay in the worker until the end).
 Held = tuple[Report, Bundle] | tuple[Tally, object]
+
+
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 
 
 def default_workers() -> int:
@@ -260,7 +267,7 @@ def _scan_scope(run: _Run, namespace: str | None, selector: str | None) -> None:
 
     run.scopes += 1
     job = _Job(f"{cluster.server}{base}/pods", run.config, run.now, run.scopes << 40)
-    if run.workers > 1 and first.continue_token():
+    if run.workers > 1 and _CAN_FORK and first.continue_token():
         _in_workers(run, job, pod_pages, event_pages, relist)
     else:
         join = EventJoin((e for p in event_pages for e in p.items()), relist)
