@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from podinit_diag.apiserver import ApiServer, relocated
-from podinit_diag.live import Cluster, Settings
+from podinit_diag.live import Cluster, ClusterError, Settings
 from podinit_diag.livescan import ROUTINE_EVENT_REASONS
 from podinit_diag.load import load_path
 from podinit_diag.model import Bundle
@@ -331,3 +331,25 @@ def test_a_worker_that_dies_ends_the_scan_with_one_line(
     with pytest.raises(WorkerLost, match=r"exit code -9.*--workers 1"):
         scan(cluster, None, None, Config(), 0, progress=oom_kill, workers=2, page=100)
     assert not multiprocessing.active_children()
+
+
+def test_a_page_reads_its_continue_token_from_the_head_and_skips_by_key() -> None:
+    from podinit_diag.live import Page
+
+    def pod(ns: str, name: str) -> dict[str, Any]:
+        return {"metadata": {"namespace": ns, "name": name}, "spec": {"volumes": []}}
+
+    items = [pod("a", "x"), pod("b", "y"), pod("b", "z")]
+    go = {"kind": "PodList", "metadata": {"continue": "tok"}, "items": items}
+    assert Page(json.dumps(go, separators=(",", ":")).encode(), "u").continue_token() == "tok"
+    # Another layout, with a nested ',"items":' before the list's own: decoded whole.
+    nested = {"configMap": {"name": "c", "items": [{"key": "k", "path": "p"}]}}
+    odd = {"items": [dict(items[0], spec={"volumes": [nested]})], "metadata": {"continue": "t2"}}
+    assert Page(json.dumps(odd, separators=(",", ":")).encode(), "u").continue_token() == "t2"
+    last = {"kind": "PodList", "metadata": {"resourceVersion": "9"}, "items": items}
+    assert Page(json.dumps(last).encode(), "u").continue_token() == ""
+    after_restart = Page(json.dumps(go).encode(), "u", skip_through="b/y")
+    assert [i["metadata"]["name"] for i in after_restart.items()] == ["z"]
+    assert after_restart.last_key() == "b/z"
+    with pytest.raises(ClusterError, match="u: the answer is not JSON"):
+        Page(b"<html>", "u").continue_token()
