@@ -323,10 +323,10 @@ def _in_workers(
     try:
         for w in range(n):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(theirs, w, n, job, run), daemon=True)
+            conns.append(mine)
+            proc = ctx.Process(target=_worker, args=(theirs, conns, w, n, job, run), daemon=True)
             proc.start()
             theirs.close()
-            conns.append(mine)
             procs.append(proc)
         _serve(run, conns, procs, _Pages(pod_pages, n), _Pages(event_pages, n), relist)
     finally:
@@ -435,9 +435,13 @@ def _serve(
     run.budget.swap(handed_back)
 
 
-def _worker(conn: Connection, w: int, n: int, job: _Job, run: _Run) -> None:
+def _worker(
+    conn: Connection, parents: list[Connection], w: int, n: int, job: _Job, run: _Run
+) -> None:
     """A forked worker: pod pages ``w``, ``w + n``... (see :func:`_in_workers`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for end in parents:  # inherited copies of the parent's ends: with them open, a
+        end.close()  # parent that dies would never look like end-of-file here
 
     def ask(*request: object) -> Any:
         conn.send(request)
@@ -475,6 +479,8 @@ def _worker(conn: Connection, w: int, n: int, job: _Job, run: _Run) -> None:
             conn.send(("page", k, results))  # even when empty: pages are counted in order
         conn.send(("seen", counted % 100))
         conn.send(("end", budget.items()))
+    except (EOFError, BrokenPipeError):
+        pass  # the parent is gone (killed, or it stopped on an error): nothing to tell
     except ClusterError as exc:
         conn.send(("error", str(exc)))
     except BaseException:

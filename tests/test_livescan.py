@@ -353,3 +353,34 @@ def test_a_page_reads_its_continue_token_from_the_head_and_skips_by_key() -> Non
     assert after_restart.last_key() == "b/z"
     with pytest.raises(ClusterError, match="u: the answer is not JSON"):
         Page(b"<html>", "u").continue_token()
+
+
+def test_workers_end_quietly_when_the_scan_is_killed(server: ApiServer, tmp_path: Path) -> None:
+    """``kill -9`` of initdoctor mid-scan: its workers see the pipe close and end without a
+    word (no traceback on the terminal), instead of lingering."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podinit_diag.cli", "-A", "--workers", "2", "-o", "json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(server, tmp_path),
+        cwd=ROOT,
+    )
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if children.exists() and len(children.read_text().split()) == 2:
+            break
+        time.sleep(0.005)
+    forked = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)  # returns once the workers let go of stderr too
+    assert forked, "the scan ended before its workers could be seen"
+    assert "Traceback" not in err and err == "", err
