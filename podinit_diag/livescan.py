@@ -16,6 +16,7 @@ apiserver itself (:data:`EVENT_SELECTOR`).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import multiprocessing
@@ -479,12 +480,16 @@ def _worker(
             conn.send(("page", k, results))  # even when empty: pages are counted in order
         conn.send(("seen", counted % 100))
         conn.send(("end", budget.items()))
-    except (EOFError, BrokenPipeError):
-        pass  # the parent is gone (killed, or it stopped on an error): nothing to tell
     except ClusterError as exc:
-        conn.send(("error", str(exc)))
-    except BaseException:
-        conn.send(("crash", traceback.format_exc()))
+        _tell(conn, ("error", str(exc)))
+    except BaseException:  # the pipe breaking too, when the parent is gone
+        _tell(conn, ("crash", traceback.format_exc()))
+
+
+def _tell(conn: Connection, message: tuple[str, str]) -> None:
+    # OSError: the parent is gone (killed, or it stopped on an error), no one to tell
+    with contextlib.suppress(OSError):
+        conn.send(message)
 
 
 class EventJoin:
