@@ -70,7 +70,8 @@ ROUTINE_EVENT_REASONS = (
     "Created",
     "Started",
     "SuccessfulAttachVolume",
-    "TriggeredScaleUp",
+    "TriggeredScaleUp",  # cluster-autoscaler, on pending pods
+    "NotTriggerScaleUp",
 )
 EVENT_SELECTOR = ",".join(
     ["involvedObject.kind=Pod", *(f"reason!={r}" for r in ROUTINE_EVENT_REASONS)]

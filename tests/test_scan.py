@@ -153,3 +153,13 @@ def test_log_budget_keeps_the_most_severe_first_seen() -> None:
     budget.swap({3: "err-3 with logs"})
     assert [item for _, item in budget.items()] == ["err-2", "err-3 with logs"]
     assert _LogBudget(0).offer(6, k_err, "err-6") == "err-6"
+
+
+def test_the_events_a_scan_leaves_to_the_apiserver_are_none_a_rule_reads() -> None:
+    from podinit_diag.livescan import EVENT_SELECTOR, ROUTINE_EVENT_REASONS, RULE_EVENT_REASONS
+
+    assert not set(ROUTINE_EVENT_REASONS) & RULE_EVENT_REASONS
+    # kubectl's (and the apiserver's) field selector syntax: terms joined by "," are ANDed
+    terms = EVENT_SELECTOR.split(",")
+    assert terms[0] == "involvedObject.kind=Pod"
+    assert terms[1:] == [f"reason!={r}" for r in ROUTINE_EVENT_REASONS]
