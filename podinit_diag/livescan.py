@@ -407,20 +407,19 @@ def _serve(
             conn = live[w]
             try:
                 msg: Any = conn.recv()
-                kind = msg[0]
-                if kind == "pods":
-                    conn.send(pods.get(msg[1], w, live))
-                elif kind == "events":
-                    conn.send(events.get(msg[1], w, live))
-                elif kind == "relist":
-                    conn.send(relist(msg[1]))
-            except (EOFError, OSError):  # a broken pipe: the worker is gone
-                procs[w].join(5)
-                raise WorkerLost(
-                    f"scan worker process {procs[w].pid} ended without finishing (exit code "
-                    f"{procs[w].exitcode}; killed for memory?): scan again, or with --workers 1"
-                ) from None
-            if kind == "seen":
+            except (EOFError, OSError):  # end of file mid-message too
+                raise _lost(procs[w]) from None
+            kind = msg[0]
+            if kind in ("pods", "events", "relist"):
+                if kind == "relist":
+                    answer: object = relist(msg[1])
+                else:
+                    answer = (pods if kind == "pods" else events).get(msg[1], w, live)
+                try:
+                    conn.send(answer)
+                except OSError:  # a broken pipe
+                    raise _lost(procs[w]) from None
+            elif kind == "seen":
                 run.tick(msg[1])
             elif kind == "page":
                 results[msg[1]] = msg[2]
@@ -435,6 +434,14 @@ def _serve(
             elif kind == "crash":
                 raise RuntimeError(f"scan worker {w} failed:\n{msg[1]}")
     run.budget.swap(handed_back)
+
+
+def _lost(proc: BaseProcess) -> WorkerLost:
+    proc.join(5)
+    return WorkerLost(
+        f"scan worker process {proc.pid} ended without finishing (exit code {proc.exitcode}; "
+        "killed for memory?): scan again, or with --workers 1"
+    )
 
 
 def _worker(
