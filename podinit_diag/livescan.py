@@ -308,12 +308,14 @@ def _in_workers(
     makes every request and counts and writes every report, in list order, so the output
     is the same as from one process.
 
-    Worker ``w`` takes pod pages ``w``, ``w + n``, ``w + 2n``... and reads every event page
-    in order for its own join, asking for each page when it needs it: requests and answers
-    alternate on each pipe, so neither side can block the other. Back come, per page, each
-    pod's :class:`Tally`, its rendering by the summary's sink and its :func:`_log_key`;
-    this process decides which pods the log budget keeps, and at the end the workers send
-    the reports and inputs of the ones they kept by the same rule (a superset). Each worker
+    Each page of pods goes to whichever worker asks next, so a worker with easy pages
+    does more of them and no page waits long for a busy one. Each worker reads the event
+    pages in order for its own join (its pod pages come in list order too), asking for
+    each when it needs it: requests and answers alternate on each pipe, so neither side
+    can block the other. Back come, per page, each pod's :class:`Tally`, its rendering by
+    the summary's sink and its :func:`_log_key`; this process decides which pods the log
+    budget keeps, and at the end each worker sends the reports and inputs of the pods it
+    kept by the same rule: a superset of the scan's, whichever pages it had. Each worker
     decodes every event page itself: without routine events they are a fifth of the
     bytes, and the parent stays free to fetch."""
     n = run.workers
@@ -323,14 +325,14 @@ def _in_workers(
     conns: list[Connection] = []
     procs = []
     try:
-        for w in range(n):
+        for _ in range(n):
             mine, theirs = ctx.Pipe()
             conns.append(mine)
-            proc = ctx.Process(target=_worker, args=(theirs, conns, w, n, job, run), daemon=True)
+            proc = ctx.Process(target=_worker, args=(theirs, conns, job, run), daemon=True)
             proc.start()
             theirs.close()
             procs.append(proc)
-        _serve(run, conns, procs, _Pages(pod_pages, n), _Pages(event_pages, n), relist)
+        _serve(run, conns, procs, _Pods(pod_pages), _Pages(event_pages, n), relist)
     finally:
         for proc in procs:
             proc.kill()
@@ -339,9 +341,28 @@ def _in_workers(
             conn.close()
 
 
+class _Pods:
+    """Pages of pods, numbered, to whichever worker asks next; one is read ahead."""
+
+    def __init__(self, pages: Iterator[Page]) -> None:
+        self._pages = enumerate(pages)
+        self._ahead: tuple[int, Page] | None = None
+
+    def next(self) -> tuple[int, Page] | None:
+        got, self._ahead = self._ahead or next(self._pages, None), None
+        return got
+
+    def read_ahead(self) -> bool:
+        """Read the next page now if none is waiting; False when there was nothing to do."""
+        if self._ahead is not None:
+            return False
+        self._ahead = next(self._pages, None)
+        return self._ahead is not None
+
+
 class _Pages:
-    """Pages of one list read in order on demand and held until every worker that still
-    reads them has had them (each worker asks in increasing order)."""
+    """Pages of one list (events) read in order on demand and held until every worker
+    that still reads them has had them (each worker asks in increasing order)."""
 
     def __init__(self, pages: Iterator[Page], readers: int) -> None:
         self._pages = pages
@@ -378,7 +399,7 @@ def _serve(
     run: _Run,
     conns: list[Connection],
     procs: Sequence[BaseProcess],
-    pods: _Pages,
+    pods: _Pods,
     events: _Pages,
     relist: Callable[[str], Sequence[Json]],
 ) -> None:
@@ -397,9 +418,7 @@ def _serve(
         ready = wait(list(live.values()), timeout=0)
         if not ready:
             # Idle: read a page ahead, so that the next answer is ready when asked for.
-            if pods.ahead < 1:
-                pods.read_ahead()
-            elif events.ahead < 2:
+            if not pods.read_ahead() and events.ahead < 2:
                 events.read_ahead()
             ready = wait(list(live.values()))
         for ready_conn in ready:
@@ -413,8 +432,10 @@ def _serve(
             if kind in ("pods", "events", "relist"):
                 if kind == "relist":
                     answer: object = relist(msg[1])
+                elif kind == "pods":
+                    answer = pods.next()
                 else:
-                    answer = (pods if kind == "pods" else events).get(msg[1], w, live)
+                    answer = events.get(msg[1], w, live)
                 try:
                     conn.send(answer)
                 except OSError:  # a broken pipe
@@ -444,10 +465,8 @@ def _lost(proc: BaseProcess) -> WorkerLost:
     )
 
 
-def _worker(
-    conn: Connection, parents: list[Connection], w: int, n: int, job: _Job, run: _Run
-) -> None:
-    """A forked worker: pod pages ``w``, ``w + n``... (see :func:`_in_workers`)."""
+def _worker(conn: Connection, parents: list[Connection], job: _Job, run: _Run) -> None:
+    """A forked worker (see :func:`_in_workers`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     for end in parents:  # inherited copies of the parent's ends: with them open, a
         end.close()  # parent that dies would never look like end-of-file here
@@ -457,10 +476,8 @@ def _worker(
         return conn.recv()
 
     def pod_pages() -> Iterator[tuple[int, Page]]:
-        k = w
-        while (page := ask("pods", k)) is not None:
-            yield k, page
-            k += n
+        while (numbered := ask("pods")) is not None:
+            yield numbered
 
     def event_items() -> Iterator[Json]:
         j = 0
