@@ -19,13 +19,14 @@ from urllib.parse import quote
 from .analysis import Verdict, classify_containers, config_code
 from .dependency import wait_targets
 from .kubetime import format_time
-from .live import Cluster, ClusterError, Forbidden, NotFound
+from .live import Cluster, ClusterError, NotFound
 from .logscan import service_of
 from .model import Bundle, ContainerKind, Json
 from .normalize import normalize
 from .redact import MASK, redact
 from .rules import Config
 from .rules.config import mount_config_failure
+from .workloads import KINDS
 
 LOG_TAIL_LINES = 200
 _NO_LOGS = frozenset({"PI201", "PI202", "PI203", "PI204", "PI205", "PI206", "PI207"})
@@ -44,7 +45,7 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
     selector = f"involvedObject.uid={uid}" if uid else f"involvedObject.name={name}"
     try:
         events = tuple(cluster.list_all(f"/api/v1/namespaces/{ns}/events", fieldSelector=selector))
-    except (Forbidden, ClusterError) as exc:
+    except ClusterError as exc:
         events = ()
         notes.append(f"could not read events: {exc}")
     return complete_bundle(cluster, pod, events, config, now, notes)
@@ -187,19 +188,17 @@ def _lookups(
     return out
 
 
-_OWNER_PATHS = {
-    "ReplicaSet": "apis/apps/v1/namespaces/{}/replicasets/{}",
-    "Job": "apis/batch/v1/namespaces/{}/jobs/{}",
-}
+_OWNER_KINDS = ("ReplicaSet", "Job")  # the controllers whose own owner the fixes name
 
 
 def _owner(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
     """The controlling ReplicaSet or Job, whose own owner names the Deployment or CronJob
     whose template the fixes should point at. One request."""
     owner = snap.owner
-    if owner is None or owner.kind not in _OWNER_PATHS:
+    if owner is None or owner.kind not in _OWNER_KINDS:
         return []
-    path = "/" + _OWNER_PATHS[owner.kind].format(quote(snap.namespace), quote(owner.name))
+    collection = KINDS[owner.kind].path.format(ns=quote(snap.namespace, safe=""))
+    path = f"{collection}/{quote(owner.name, safe='')}"
     try:
         obj = cluster.get(path)
     except NotFound:

@@ -29,7 +29,7 @@ from .model import Bundle, Json
 from .rules import Config
 from .status import pod_status
 from .transitions import Outcome, Transition, completed_inits, init_durations
-from .workloads import KINDS, selector_string
+from .workloads import KINDS, pod_selector, read_workload
 
 # Findings after which the pod cannot succeed without someone changing the spec or the
 # cluster: waiting longer only delays the bad news. Crash loops, probes, scheduling and
@@ -82,18 +82,11 @@ def resolve(
         return Target(namespace, f"pod/{name}", field_selector=f"metadata.name={name}", pod=name)
     if kind == "CronJob":
         raise InputError("--wait follows pods being initialized: name one of the CronJob's Jobs")
-    ns = quote(namespace, safe="")
-    collection = KINDS[kind].path.format(ns=ns)
-    try:
-        obj = cluster.get(f"{collection}/{quote(name, safe='')}")
-    except NotFound:
-        raise NotFound(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
+    collection, obj = read_workload(cluster, namespace, kind, name)
     if kind in ("Deployment", "StatefulSet"):
         obj = _caught_up(cluster, collection, name, obj, timeout)
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    selector = selector_string(spec.get("selector"))
-    if not selector:
-        raise InputError(f"{kind} {name} has no pod selector")
+    selector = pod_selector(kind, name, obj)
     if kind == "DaemonSet":
         wanted = int(status.get("desiredNumberScheduled") or 0)
     elif kind == "Job":
@@ -102,7 +95,7 @@ def resolve(
         wanted = int(spec.get("replicas", 1) or 0)
     # During a rolling update the old revision's pods are still Ready and must not count.
     if kind == "Deployment":
-        hash_ = _newest_template_hash(cluster, ns, obj, selector)
+        hash_ = _newest_template_hash(cluster, namespace, obj, selector)
         if hash_:
             selector += f",pod-template-hash={hash_}"
     elif kind == "StatefulSet" and status.get("updateRevision"):
@@ -141,14 +134,13 @@ def _caught_up(
     return obj
 
 
-def _newest_template_hash(cluster: Cluster, ns: str, deploy: Json, selector: str) -> str:
+def _newest_template_hash(cluster: Cluster, namespace: str, deploy: Json, selector: str) -> str:
     """The pod-template-hash of the Deployment's current ReplicaSet (its highest
     revision): during a rollout the old pods are still ready and must not count."""
     uid = (deploy.get("metadata") or {}).get("uid")
     best, best_rev = "", -1
-    for rs in cluster.list_all(
-        f"/apis/apps/v1/namespaces/{ns}/replicasets", labelSelector=selector
-    ):
+    replicasets = KINDS["ReplicaSet"].path.format(ns=quote(namespace, safe=""))
+    for rs in cluster.list_all(replicasets, labelSelector=selector):
         meta = rs.get("metadata") or {}
         owners = meta.get("ownerReferences") or []
         if not any(isinstance(o, dict) and o.get("uid") == uid for o in owners):

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .errors import InputError
-from .live import Cluster, NotFound
+from .live import Cluster, Json, NotFound
 
 
 @dataclass(frozen=True)
@@ -76,18 +76,29 @@ def selector_string(selector: Any) -> str:
     return ",".join(terms)
 
 
-def pod_selectors(cluster: Cluster, namespace: str, kind: str, name: str) -> list[str]:
-    """The label selectors of the pods a workload owns (several for a CronJob's Jobs)."""
+def read_workload(cluster: Cluster, namespace: str, kind: str, name: str) -> tuple[str, Json]:
+    """The workload object and its collection's path; a missing one as kubectl says it."""
     collection = KINDS[kind].path.format(ns=quote(namespace, safe=""))
     try:
         obj = cluster.get(f"{collection}/{quote(name, safe='')}")
     except NotFound:
         raise NotFound(f'{kind.lower()} "{name}" not found in namespace "{namespace}"') from None
+    return collection, obj
+
+
+def pod_selector(kind: str, name: str, obj: Json) -> str:
+    """A workload's ``spec.selector`` as a query; a workload without one is refused."""
+    selector = selector_string((obj.get("spec") or {}).get("selector"))
+    if not selector:
+        raise InputError(f"{kind} {name} has no pod selector")
+    return selector
+
+
+def pod_selectors(cluster: Cluster, namespace: str, kind: str, name: str) -> list[str]:
+    """The label selectors of the pods a workload owns (several for a CronJob's Jobs)."""
+    _, obj = read_workload(cluster, namespace, kind, name)
     if kind != "CronJob":
-        selector = selector_string((obj.get("spec") or {}).get("selector"))
-        if not selector:
-            raise InputError(f"{kind} {name} has no pod selector")
-        return [selector]
+        return [pod_selector(kind, name, obj)]
     uid = (obj.get("metadata") or {}).get("uid")
     jobs = cluster.list_all(KINDS["Job"].path.format(ns=quote(namespace, safe="")))
     owned = [
