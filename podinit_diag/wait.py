@@ -312,50 +312,41 @@ class Waiter:
         meta = obj.get("metadata") or {}
         uid = str(meta.get("uid") or "")
         old = self.pods.get(uid)
-        now = datetime.now(UTC)
+
+        def moved(
+            before: str | None,
+            after: str,
+            inits: tuple[tuple[str, float], ...] = (),
+            deleted: bool = False,
+        ) -> None:
+            self.on_transition(
+                Transition(
+                    datetime.now(UTC),
+                    self.target.namespace,
+                    str(meta.get("name")),
+                    before,
+                    after,
+                    inits,
+                    deleted=deleted,
+                )
+            )
+
         if change == "DELETED":
             if old is not None:
                 del self.pods[uid]
-                self.on_transition(
-                    Transition(
-                        now,
-                        self.target.namespace,
-                        str(meta.get("name")),
-                        old.status,
-                        "Deleted",
-                        deleted=True,
-                    )
-                )
+                moved(old.status, "Deleted", deleted=True)
             return
         status = pod_status(obj).status
         done = completed_inits(obj)
         if old is None:
             self.pods[uid] = _Pod(obj, status, self._orphans.pop(uid, []), done)
-            self.on_transition(
-                Transition(
-                    now,
-                    self.target.namespace,
-                    str(meta.get("name")),
-                    None,
-                    status,
-                    init_durations(obj, done),
-                )
-            )
+            moved(None, status, init_durations(obj, done))
             return
         new_done = done - old.done
         old.obj, old.done, old.hopeless = obj, done, None
         if status != old.status or new_done:
             before, old.status = old.status, status
-            self.on_transition(
-                Transition(
-                    now,
-                    self.target.namespace,
-                    str(meta.get("name")),
-                    before,
-                    status,
-                    init_durations(obj, new_done),
-                )
-            )
+            moved(before, status, init_durations(obj, new_done))
 
     def _relisted(self, items: list[Json]) -> None:
         seen = set()
