@@ -24,7 +24,7 @@ from .engine import diagnose
 from .errors import InputError
 from .fetch import complete_bundle, missing_pod_message
 from .live import Cluster, ClusterError, Dropped, Expired, NotFound
-from .livescan import RULE_EVENT_REASONS
+from .livescan import EVENT_SELECTOR, RULE_EVENT_REASONS
 from .model import Bundle, Json
 from .rules import Config
 from .status import pod_status
@@ -196,7 +196,7 @@ class Waiter:
         }
         self._streams = {
             "pods": (f"{base}/pods", pod_query),
-            "events": (f"{base}/events", {"fieldSelector": "involvedObject.kind=Pod"}),
+            "events": (f"{base}/events", {"fieldSelector": EVENT_SELECTOR}),
         }
 
     def run(self) -> Outcome:
