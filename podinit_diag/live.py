@@ -162,14 +162,14 @@ class Cluster:
         self.requests = 0
         self._lock = threading.Lock()  # the scan reads logs from several threads
 
-    def _request(
+    def _send(
         self,
         path: str,
         query: Mapping[str, str | int | bool],
-        accept: str = "application/json, */*",
+        accept: str,
+        timeout: float | tuple[float, float],
     ) -> Any:
-        from urllib3.exceptions import HTTPError
-
+        """Start a GET (authenticated by the client, counted); the body is still to read."""
         params = [(k, _query_value(v)) for k, v in query.items()]
         method, url, headers, _, _ = self._api.param_serialize(
             method="GET",
@@ -180,10 +180,18 @@ class Cluster:
         )
         with self._lock:
             self.requests += 1
+        return self._api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+
+    def _request(
+        self,
+        path: str,
+        query: Mapping[str, str | int | bool],
+        accept: str = "application/json, */*",
+    ) -> Any:
+        from urllib3.exceptions import HTTPError
+
         try:
-            response = self._api.call_api(
-                method, url, header_params=headers, _request_timeout=self.timeout
-            )
+            response = self._send(path, query, accept, self.timeout)
             response.read()
         except HTTPError as exc:
             raise ClusterError(f"cannot reach {self.server}: {_one_line(exc)}") from None
@@ -303,24 +311,9 @@ class Cluster:
             timeoutSeconds=timeout_seconds,
             allowWatchBookmarks=True,
         )
-        params = [(k, _query_value(v)) for k, v in q.items()]
-        method, url, headers, _, _ = self._api.param_serialize(
-            method="GET",
-            resource_path=path,
-            query_params=params,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
-        with self._lock:
-            self.requests += 1
         try:
             # The read timeout outlasts the stream: a quiet watch is not a dead one.
-            response = self._api.call_api(
-                method,
-                url,
-                header_params=headers,
-                _request_timeout=(self.timeout, timeout_seconds + 30),
-            )
+            response = self._send(path, q, "application/json", (self.timeout, timeout_seconds + 30))
         except HTTPError as exc:
             raise Dropped(f"cannot reach {self.server}: {_one_line(exc)}") from None
         raw = response.response
