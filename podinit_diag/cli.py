@@ -33,6 +33,7 @@ from .scan import Row, ScanSummary
 from .workloads import parse_target
 
 if TYPE_CHECKING:
+    from .apiserver import ApiServer
     from .live import Cluster
     from .transitions import Outcome, Transition
 
@@ -224,9 +225,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return _exit_code(reports, args.fail_on)
 
 
-_POD_PREFIXES = ("pod/", "pods/", "po/")
-
-
 def _wait(
     args: argparse.Namespace, config: Config, out: TextIO, cluster: Cluster | None = None
 ) -> int:
@@ -332,12 +330,8 @@ def _demo_wait(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     )
     for i, (title, target, steps) in enumerate(scenarios, 1):
         timeline = [Step(at, bundles) for at, bundles in steps]
-        with (
-            ApiServer([], timeline=timeline, speed=10) as server,
-            tempfile.TemporaryDirectory() as tmp,
-        ):
-            kubeconfig = Path(tmp) / "kubeconfig"
-            server.write_kubeconfig(str(kubeconfig), namespace="shop")
+        server = ApiServer([], timeline=timeline, speed=10)
+        with _on_loopback(server, namespace="shop") as kubeconfig:
             # With -o json, stdout carries JSON Lines only.
             heading = out if args.output != "json" else sys.stderr
             heading.write(f"\n=== {i}/{len(scenarios)} {title}: initdoctor --wait {target} ===\n\n")
@@ -356,9 +350,8 @@ def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
     dirs = scenario_dirs()
     captured = [load_path(d)[0] for d in dirs]
-    with ApiServer(captured) as server, tempfile.TemporaryDirectory() as tmp:
-        kubeconfig = Path(tmp) / "kubeconfig"
-        server.write_kubeconfig(str(kubeconfig))
+    server = ApiServer(captured)
+    with _on_loopback(server) as kubeconfig:
         print(
             f"initdoctor: demo cluster at {server.url} (read-only, loopback); diagnosing "
             f"{len(dirs)} pods through the live path",
@@ -395,9 +388,8 @@ def _serve(path: str) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    with ApiServer(bundles) as server, tempfile.TemporaryDirectory() as tmp:
-        kubeconfig = Path(tmp) / "kubeconfig"
-        server.write_kubeconfig(str(kubeconfig))
+    server = ApiServer(bundles)
+    with _on_loopback(server) as kubeconfig:
         print(
             f"initdoctor: serving {len(bundles)} pod(s) from {path} at {server.url} "
             f"(read-only, loopback; Ctrl-C stops)\n"
@@ -407,6 +399,15 @@ def _serve(path: str) -> int:
         with contextlib.suppress(KeyboardInterrupt):  # the normal way to stop serving
             threading.Event().wait()
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _on_loopback(server: ApiServer, namespace: str | None = None) -> Iterator[Path]:
+    """Run the package's test API server; yields a kubeconfig for it, deleted afterwards."""
+    with server, tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = Path(tmp) / "kubeconfig"
+        server.write_kubeconfig(str(kubeconfig), namespace=namespace)
+        yield kubeconfig
 
 
 def _cluster(args: argparse.Namespace) -> Cluster:
@@ -530,11 +531,7 @@ def _fewer_collections() -> Iterator[None]:
 
 def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> list[Report]:
     """Diagnose pods of a live cluster (the CLI's default mode)."""
-    if not args.targets:
-        raise UsageError("give a pod name to diagnose, or --from PATH for saved data")
-    names = []
-    for t in args.targets:
-        names.append(t.split("/", 1)[1] if "/" in t else t)
+    names = [t.split("/", 1)[-1] for t in args.targets]  # "pod/web" or "web"
     from .fetch import fetch_bundle, save_bundle
 
     cluster = _cluster(args)
