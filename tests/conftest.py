@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,19 @@ def expected(d: Path) -> dict[str, Any]:
 
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def cli_env(server: Any, tmp: Path, namespace: str | None = None) -> dict[str, str]:
+    """The environment of a CLI run against ``server``: a kubeconfig for it (with the
+    context's ``namespace``), a home of its own, and no proxy between them."""
+    kubeconfig = tmp / "kubeconfig"
+    server.write_kubeconfig(str(kubeconfig), namespace=namespace)
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    return env | {
+        "KUBECONFIG": str(kubeconfig),
+        "HOME": str(tmp),
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import yaml
 from podinit_diag.apiserver import ApiServer
 from podinit_diag.load import load_path
 
-from .conftest import FIXTURES, ROOT, expected, run_initdoctor
+from .conftest import FIXTURES, ROOT, cli_env, expected, run_initdoctor
 
 CASES = [
     "PI101-init-crashloop-migrate",
@@ -46,13 +46,7 @@ def server() -> Iterator[ApiServer]:
 
 @pytest.fixture
 def env(tmp_path: Path, server: ApiServer) -> dict[str, str]:
-    kubeconfig = tmp_path / "kubeconfig"
-    server.write_kubeconfig(str(kubeconfig))
-    clean = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    clean.update(
-        {"KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path), "NO_PROXY": "127.0.0.1,localhost"}
-    )
-    return clean
+    return cli_env(server, tmp_path)
 
 
 initdoctor = run_initdoctor

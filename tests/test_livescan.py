@@ -18,7 +18,7 @@ from podinit_diag.livescan import ROUTINE_EVENT_REASONS
 from podinit_diag.load import load_path
 from podinit_diag.model import Bundle
 
-from .conftest import fixture_dirs, run_initdoctor, run_on_terminal
+from .conftest import cli_env, fixture_dirs, run_initdoctor, run_on_terminal
 
 NAMESPACES = ("ns-a", "ns-b", "ns-c")
 PODS = 1200
@@ -48,11 +48,12 @@ def server() -> Iterator[ApiServer]:
         yield srv
 
 
-def _env(srv: ApiServer, tmp: Path) -> dict[str, str]:
-    cfg = tmp / "kubeconfig"
-    srv.write_kubeconfig(str(cfg))
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    return env | {"KUBECONFIG": str(cfg), "HOME": str(tmp), "NO_PROXY": "127.0.0.1"}
+@pytest.fixture
+def cluster(server: ApiServer, tmp_path: Path, no_proxy: None) -> Cluster:
+    """An in-process connection to the module's server."""
+    cfg = tmp_path / "cfg"
+    server.write_kubeconfig(str(cfg))
+    return Cluster(Settings(kubeconfig=str(cfg)))
 
 
 initdoctor = run_initdoctor
@@ -60,7 +61,7 @@ initdoctor = run_initdoctor
 
 def test_all_namespaces_requests_are_pages(server: ApiServer, tmp_path: Path) -> None:
     before = len(server.request_log)
-    res = initdoctor(_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0")
+    res = initdoctor(cli_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0")
     assert res.returncode == 1, res.stderr
     doc = json.loads(res.stdout)
     assert doc["summary"]["pods"] == PODS
@@ -72,7 +73,7 @@ def test_all_namespaces_requests_are_pages(server: ApiServer, tmp_path: Path) ->
 
 
 def test_namespace_and_selector_scopes(server: ApiServer, tmp_path: Path) -> None:
-    env = _env(server, tmp_path)
+    env = cli_env(server, tmp_path)
     res = initdoctor(env, "-n", "ns-b", "-o", "json", "--max-log-pods", "0", "--all")
     doc = json.loads(res.stdout)
     assert doc["summary"]["pods"] == PODS // 3
@@ -91,7 +92,7 @@ def test_namespace_and_selector_scopes(server: ApiServer, tmp_path: Path) -> Non
 
 def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -> None:
     before = len(server.request_log)
-    res = initdoctor(_env(server, tmp_path), "-n", "ns-a", "--max-log-pods", "3", "-o", "json")
+    res = initdoctor(cli_env(server, tmp_path), "-n", "ns-a", "--max-log-pods", "3", "-o", "json")
     assert res.returncode == 1, res.stderr
     made = [p for _, p in server.request_log[before:]]
     logs = [p for p in made if "/log" in p]
@@ -118,27 +119,20 @@ def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -
 
 def test_partial_permissions(tmp_path: Path) -> None:
     with ApiServer(BUNDLES, namespaced_only=True, forbidden_namespaces=["ns-c"]) as srv:
-        env = _env(srv, tmp_path)
+        env = cli_env(srv, tmp_path)
         res = initdoctor(env, "-A", "-o", "json", "--max-log-pods", "0")
         assert res.returncode == 1, res.stderr
         doc = json.loads(res.stdout)
         assert doc["summary"]["pods"] == 2 * PODS // 3
         assert any(e.startswith("namespace ns-c:") and "forbidden" in e for e in doc["errors"])
     with ApiServer(BUNDLES, namespaced_only=True, forbidden_namespaces=NAMESPACES) as srv:
-        res = initdoctor(_env(srv, tmp_path), "-A", "-o", "json")
+        res = initdoctor(cli_env(srv, tmp_path), "-A", "-o", "json")
         assert res.returncode == 2
         assert "no namespace could be read" in res.stderr
         assert res.stdout == ""  # the JSON stream starts with the first report
 
 
-def test_expired_continue_token_restarts_the_list(
-    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for var in ("HTTPS_PROXY", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    cfg = tmp_path / "cfg"
-    server.write_kubeconfig(str(cfg))
-    cluster = Cluster(Settings(kubeconfig=str(cfg)))
+def test_expired_continue_token_restarts_the_list(server: ApiServer, cluster: Cluster) -> None:
     items = cluster.iter_items("/api/v1/pods", page=100)
     uids = [next(items)["metadata"]["uid"] for _ in range(150)]
     server.expire_continue_tokens()  # the server compacted: the next page answers 410
@@ -197,7 +191,7 @@ def test_workload_targets_resolve_to_their_pods(tmp_path: Path) -> None:
     having = sum(1 for b in ns_a if key in (b.pod["metadata"].get("labels") or {}))
     bundles = [dataclasses.replace(BUNDLES[0], related=_workloads(key, value)), *BUNDLES[1:]]
     with ApiServer(bundles) as srv:
-        env = _env(srv, tmp_path)
+        env = cli_env(srv, tmp_path)
         for target, want in (
             ("deploy/web", matching),
             ("deployments.apps/web", matching),
@@ -228,7 +222,7 @@ def test_scan_joins_every_event_to_its_pod(server: ApiServer, tmp_path: Path) ->
     from podinit_diag.kubetime import parse_time
     from podinit_diag.render.jsonout import report_dict
 
-    res = initdoctor(_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0", "--all")
+    res = initdoctor(cli_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0", "--all")
     by_name = {r["pod"]["name"]: r for r in json.loads(res.stdout)["reports"]}
     for i, b in enumerate(BUNDLES[:150]):
         live = by_name[f"p{i:05d}"]
@@ -244,7 +238,7 @@ def _findings(report: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path: Path) -> None:
     res, terminal = run_on_terminal(
-        _env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0"
+        cli_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0"
     )
     assert res.returncode == 1
     updates = [u for u in terminal.split("\r") if u.startswith("initdoctor:")]
@@ -257,7 +251,7 @@ def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path:
 def test_worker_processes_write_what_one_process_writes(server: ApiServer, tmp_path: Path) -> None:
     """The same bytes, in the same order, whatever the number of processes: the parent
     decides the log budget in list order as one process would, and reads the same logs."""
-    env = _env(server, tmp_path)
+    env = cli_env(server, tmp_path)
     when = ("--now", "2026-01-01T00:00:00Z", "--max-log-pods", "5")
     one = initdoctor(env, "-A", "-o", "json", "--all", *when, "--workers", "1")
     three = initdoctor(env, "-A", "-o", "json", "--all", *when, "--workers", "3")
@@ -272,9 +266,7 @@ def test_worker_processes_write_what_one_process_writes(server: ApiServer, tmp_p
     assert one.stdout == three.stdout and "NAMESPACE" in one.stdout
 
 
-def test_parallel_scan_restarts_an_expired_list(
-    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_parallel_scan_restarts_an_expired_list(server: ApiServer, cluster: Cluster) -> None:
     """A continue token that expires half-way through a scan in worker processes: the
     parent lists again and the workers skip what they already had, so every pod is
     diagnosed once, as without workers."""
@@ -283,11 +275,6 @@ def test_parallel_scan_restarts_an_expired_list(
     from podinit_diag.livescan import scan
     from podinit_diag.rules import Config
 
-    for var in ("HTTPS_PROXY", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    cfg = tmp_path / "cfg"
-    server.write_kubeconfig(str(cfg))
-    cluster = Cluster(Settings(kubeconfig=str(cfg)))
     now = datetime(2026, 1, 1, tzinfo=UTC)
     expired = []
 
@@ -310,19 +297,13 @@ def test_parallel_scan_restarts_an_expired_list(
 
 
 def test_a_worker_that_dies_ends_the_scan_with_one_line(
-    server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ApiServer, cluster: Cluster
 ) -> None:
     import multiprocessing
     import signal
 
     from podinit_diag.livescan import WorkerLost, scan
     from podinit_diag.rules import Config
-
-    for var in ("HTTPS_PROXY", "https_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    cfg = tmp_path / "cfg"
-    server.write_kubeconfig(str(cfg))
-    cluster = Cluster(Settings(kubeconfig=str(cfg)))
 
     def oom_kill(seen: int, requests: int) -> None:
         for child in multiprocessing.active_children():
@@ -370,7 +351,7 @@ def test_workers_end_quietly_when_the_scan_is_killed(server: ApiServer, tmp_path
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(server, tmp_path),
+        env=cli_env(server, tmp_path),
         cwd=ROOT,
     )
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")

@@ -19,7 +19,7 @@ from podinit_diag.apiserver import ApiServer, Step
 from podinit_diag.demo.replay import missing_secret, rollout
 from podinit_diag.model import Bundle
 
-from .conftest import ROOT, run_initdoctor, run_on_terminal
+from .conftest import ROOT, cli_env, run_initdoctor, run_on_terminal
 
 ROLLOUT = [Step(at, bundles) for at, bundles in rollout()]
 MISSING = [Step(at, bundles) for at, bundles in missing_secret()]
@@ -27,10 +27,7 @@ FAILING_POD = MISSING[0].bundles[0].pod["metadata"]["name"]
 
 
 def _env(srv: ApiServer, tmp: Path) -> dict[str, str]:
-    cfg = tmp / "kubeconfig"
-    srv.write_kubeconfig(str(cfg), namespace="shop")
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    return env | {"KUBECONFIG": str(cfg), "HOME": str(tmp), "NO_PROXY": "127.0.0.1"}
+    return cli_env(srv, tmp, namespace="shop")
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
