@@ -1687,7 +1687,7 @@ def _tail(data: bytes, lines: int) -> bytes:
 
 
 def _json(obj: Any) -> tuple[str, bytes]:
-    return "application/json", json.dumps(obj, separators=(",", ":")).encode()
+    return "application/json", _encode(obj)
 
 
 # The test-flavoured name of the same class.
