@@ -35,8 +35,8 @@ def _tool(name: str) -> str:
 
 
 def main() -> None:
-    from podinit_diag.apiserver import ApiServer
-    from podinit_diag.load import load_path
+    from podinit_diag.devserver.apiserver import ApiServer
+    from podinit_diag.sources.files import load_path
 
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else RUNS
     pod = json.loads((CASE / "pod.json").read_text())

@@ -74,12 +74,12 @@ def main() -> None:
     print(f"import podinit_diag: {import_s * 1000:.0f} ms, imports kubernetes: {pulled}")
     print(f"import kubernetes (reference): {k8s_import_s * 1000:.0f} ms")
 
+    from podinit_diag.core.model import Bundle
+    from podinit_diag.core.normalize import normalize
     from podinit_diag.engine import diagnose_snapshot, run_rules
-    from podinit_diag.load import load_path
-    from podinit_diag.model import Bundle
-    from podinit_diag.normalize import normalize
     from podinit_diag.render import jsonout
     from podinit_diag.rules import Config
+    from podinit_diag.sources.files import load_path
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pods.json"

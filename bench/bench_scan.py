@@ -226,8 +226,8 @@ def _status(
 
 
 def bundles(n: int) -> list[Any]:
-    from podinit_diag.apiserver import relocated
-    from podinit_diag.load import load_path
+    from podinit_diag.devserver.apiserver import relocated
+    from podinit_diag.sources.files import load_path
 
     templates = [
         b
@@ -282,8 +282,8 @@ def tool(name: str) -> str:
 
 
 def main() -> None:
-    from podinit_diag.apiserver import ApiServer
-    from podinit_diag.livescan import ROUTINE_EVENT_REASONS
+    from podinit_diag.devserver.apiserver import ApiServer
+    from podinit_diag.sources.scan import ROUTINE_EVENT_REASONS
 
     sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 50_000]
     for n in sizes:

@@ -18,12 +18,12 @@ __version__ = "0.1.0"
 from datetime import datetime
 from os import PathLike
 
-from .engine import diagnose
-from .errors import InputError
-from .load import load_path
-from .model import Bundle, ContainerKind, Evidence, Finding, Report, Severity
-from .rules import Config, all_rules
-from .status import PodStatus, pod_status
+from podinit_diag.core.errors import InputError
+from podinit_diag.core.kubestatus import PodStatus, pod_status
+from podinit_diag.core.model import Bundle, ContainerKind, Evidence, Finding, Report, Severity
+from podinit_diag.engine import diagnose
+from podinit_diag.rules import Config, all_rules
+from podinit_diag.sources.files import load_path
 
 
 def diagnose_path(

@@ -20,22 +20,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from . import __version__
-from .catalog import explain, find_rule, rule_dict, rules_markdown
-from .engine import diagnose
-from .errors import InputError
-from .kubetime import parse_duration, parse_time
-from .load import load_path
-from .model import Bundle, Report
-from .render import jsonout, markdown, table, waitout
-from .rules import Config, all_rules
-from .scan import Row, ScanSummary
-from .workloads import parse_target
+from podinit_diag import __version__
+from podinit_diag.core.errors import InputError
+from podinit_diag.core.kubetime import parse_duration, parse_time
+from podinit_diag.core.model import Bundle, Report
+from podinit_diag.core.summary import Row, ScanSummary
+from podinit_diag.engine import diagnose
+from podinit_diag.render import jsonout, markdown, table, waitout
+from podinit_diag.render.catalog import explain, find_rule, rule_dict, rules_markdown
+from podinit_diag.rules import Config, all_rules
+from podinit_diag.sources.files import load_path
+from podinit_diag.sources.workloads import parse_target
 
 if TYPE_CHECKING:
-    from .apiserver import ApiServer
-    from .live import Cluster
-    from .transitions import Outcome, Transition
+    from podinit_diag.core.progress import Outcome, Transition
+    from podinit_diag.devserver.apiserver import ApiServer
+    from podinit_diag.sources.cluster import Cluster
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
@@ -229,7 +229,7 @@ def _wait(
     args: argparse.Namespace, config: Config, out: TextIO, cluster: Cluster | None = None
 ) -> int:
     """``--wait TARGET``: transitions as they happen, then the verdict."""
-    from .wait import Waiter, resolve
+    from podinit_diag.sources.wait import Waiter, resolve
 
     if args.demo and cluster is None:
         return _demo_wait(args, config, out)
@@ -311,9 +311,9 @@ class _WaitView:
 def _demo_wait(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     """``--demo --wait``: two incidents replayed ten times faster than they happened, each
     followed by ``--wait`` through the live path."""
-    from .apiserver import ApiServer, Step
-    from .demo.replay import missing_secret, rebase, rollout
-    from .live import Cluster, Settings
+    from podinit_diag.devserver.apiserver import ApiServer, Step
+    from podinit_diag.devserver.replay import missing_secret, rebase, rollout
+    from podinit_diag.sources.cluster import Cluster, Settings
 
     def now_ending(steps: list[tuple[float, list[Bundle]]]) -> list[tuple[float, list[Bundle]]]:
         # Dated so that the incident ends now: no time in it lies in the future.
@@ -343,10 +343,10 @@ def _demo_wait(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     """Run the live path against built-in scenarios served on loopback."""
-    from .apiserver import ApiServer
-    from .demo import TITLES, scenario_dirs
-    from .fetch import fetch_bundle
-    from .live import Cluster, Settings
+    from podinit_diag.devserver.apiserver import ApiServer
+    from podinit_diag.devserver.scenarios import TITLES, scenario_dirs
+    from podinit_diag.sources.cluster import Cluster, Settings
+    from podinit_diag.sources.fetch import fetch_bundle
 
     dirs = scenario_dirs()
     captured = [load_path(d)[0] for d in dirs]
@@ -380,7 +380,7 @@ def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
 
 def _serve(path: str) -> int:
     """Serve saved bundles read-only until interrupted (Ctrl-C or SIGTERM)."""
-    from .apiserver import ApiServer
+    from podinit_diag.devserver.apiserver import ApiServer
 
     bundles = load_path(path)
 
@@ -411,7 +411,7 @@ def _on_loopback(server: ApiServer, namespace: str | None = None) -> Iterator[Pa
 
 
 def _cluster(args: argparse.Namespace) -> Cluster:
-    from .live import Cluster, Settings
+    from podinit_diag.sources.cluster import Cluster, Settings
 
     try:
         timeout = parse_duration(args.request_timeout).total_seconds()
@@ -437,8 +437,8 @@ def _scan(
     now: datetime | None = None,
 ) -> int:
     """Scan a namespace (-n, else the context's), every namespace (-A), or workloads' pods."""
-    from .livescan import default_workers, scan
-    from .workloads import pod_selectors
+    from podinit_diag.sources.scan import default_workers, scan
+    from podinit_diag.sources.workloads import pod_selectors
 
     if args.save:
         raise UsageError("--save writes one pod's bundle; name the pod to save")
@@ -532,7 +532,7 @@ def _fewer_collections() -> Iterator[None]:
 def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> list[Report]:
     """Diagnose pods of a live cluster (the CLI's default mode)."""
     names = [t.split("/", 1)[-1] for t in args.targets]  # "pod/web" or "web"
-    from .fetch import fetch_bundle, save_bundle
+    from podinit_diag.sources.fetch import fetch_bundle, save_bundle
 
     cluster = _cluster(args)
     namespace = args.namespace or cluster.namespace

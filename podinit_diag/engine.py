@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .kubetime import translate_timestamp_since
-from .model import Bundle, Finding, PodHeader, PodSnapshot, Report
-from .normalize import normalize
-from .rules import Config, Rule, RuleContext, all_rules
-from .status import pod_status
-from .timeline import condition_chain, init_timeline
+from podinit_diag.core.kubestatus import pod_status
+from podinit_diag.core.kubetime import translate_timestamp_since
+from podinit_diag.core.model import Bundle, Finding, PodHeader, PodSnapshot, Report
+from podinit_diag.core.normalize import normalize
+from podinit_diag.core.timeline import condition_chain, init_timeline
+from podinit_diag.rules import Config, Rule, RuleContext, all_rules
 
 
 def diagnose(bundle: Bundle, config: Config | None = None, now: datetime | None = None) -> Report:

@@ -19,9 +19,9 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from podinit_diag.apiserver import TestApiServer, parse_bool
-from podinit_diag.load import load_path
-from podinit_diag.model import Bundle
+from podinit_diag.core.model import Bundle
+from podinit_diag.devserver.apiserver import TestApiServer, parse_bool
+from podinit_diag.sources.files import load_path
 
 from .conftest import FIXTURES, expected
 

@@ -26,9 +26,9 @@ import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
-from podinit_diag.apiserver import ApiServer, Step
-from podinit_diag.load import load_path
-from podinit_diag.model import Bundle
+from podinit_diag.core.model import Bundle
+from podinit_diag.devserver.apiserver import ApiServer, Step
+from podinit_diag.sources.files import load_path
 
 from .conftest import FIXTURES
 

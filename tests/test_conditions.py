@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podinit_diag import Bundle, diagnose, load_path
-from podinit_diag.model import ConditionStep, Report
-from podinit_diag.normalize import normalize
+from podinit_diag.core.model import ConditionStep, Report
+from podinit_diag.core.normalize import normalize
+from podinit_diag.core.timeline import condition_chain
 from podinit_diag.render import jsonout, markdown, table
-from podinit_diag.timeline import condition_chain
 
 from .conftest import DOCS, FIXTURES, fixture_dirs
 

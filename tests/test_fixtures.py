@@ -17,8 +17,8 @@ import pytest
 from jsonpath_ng import parse as jsonpath
 
 from podinit_diag import Config, all_rules, diagnose_path
-from podinit_diag.model import quote_value
-from podinit_diag.redact import redact
+from podinit_diag.core.model import quote_value
+from podinit_diag.core.redact import redact
 from podinit_diag.render import jsonout, markdown, table
 
 from .conftest import DOCS, expected, fixture_dirs

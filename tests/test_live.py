@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from podinit_diag.apiserver import ApiServer
-from podinit_diag.load import load_path
+from podinit_diag.devserver.apiserver import ApiServer
+from podinit_diag.sources.files import load_path
 
 from .conftest import FIXTURES, ROOT, cli_env, expected, run_initdoctor
 
@@ -461,9 +461,9 @@ def test_in_cluster_service_account(
     server: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No kubeconfig: the client's in-cluster loader reads the mounted service account."""
-    from podinit_diag.fetch import fetch_bundle
-    from podinit_diag.live import Cluster, Settings
     from podinit_diag.rules import Config
+    from podinit_diag.sources.cluster import Cluster, Settings
+    from podinit_diag.sources.fetch import fetch_bundle
 
     ns, name, _ = _meta(CASES[0])
     sa = tmp_path / "serviceaccount"

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from podinit_diag.apiserver import ApiServer, relocated
-from podinit_diag.live import Cluster, ClusterError, Settings
-from podinit_diag.livescan import ROUTINE_EVENT_REASONS
-from podinit_diag.load import load_path
-from podinit_diag.model import Bundle
+from podinit_diag.core.model import Bundle
+from podinit_diag.devserver.apiserver import ApiServer, relocated
+from podinit_diag.sources.cluster import Cluster, ClusterError, Settings
+from podinit_diag.sources.files import load_path
+from podinit_diag.sources.scan import ROUTINE_EVENT_REASONS
 
 from .conftest import cli_env, fixture_dirs, run_initdoctor, run_on_terminal
 
@@ -219,7 +219,7 @@ def test_scan_joins_every_event_to_its_pod(server: ApiServer, tmp_path: Path) ->
     import dataclasses
 
     from podinit_diag import diagnose
-    from podinit_diag.kubetime import parse_time
+    from podinit_diag.core.kubetime import parse_time
     from podinit_diag.render.jsonout import report_dict
 
     res = initdoctor(cli_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0", "--all")
@@ -272,8 +272,8 @@ def test_parallel_scan_restarts_an_expired_list(server: ApiServer, cluster: Clus
     diagnosed once, as without workers."""
     from datetime import UTC, datetime
 
-    from podinit_diag.livescan import scan
     from podinit_diag.rules import Config
+    from podinit_diag.sources.scan import scan
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     expired = []
@@ -302,8 +302,8 @@ def test_a_worker_that_dies_ends_the_scan_with_one_line(
     import multiprocessing
     import signal
 
-    from podinit_diag.livescan import WorkerLost, scan
     from podinit_diag.rules import Config
+    from podinit_diag.sources.scan import WorkerLost, scan
 
     def oom_kill(seen: int, requests: int) -> None:
         for child in multiprocessing.active_children():
@@ -315,7 +315,7 @@ def test_a_worker_that_dies_ends_the_scan_with_one_line(
 
 
 def test_a_page_reads_its_continue_token_from_the_head_and_skips_by_key() -> None:
-    from podinit_diag.live import Page
+    from podinit_diag.sources.cluster import Page
 
     def pod(ns: str, name: str) -> dict[str, Any]:
         return {"metadata": {"namespace": ns, "name": name}, "spec": {"volumes": []}}

@@ -20,7 +20,7 @@ NOW = "2026-11-20T09:42:10Z"
 
 
 def _codes(path: Path) -> list[tuple[str, str | None]]:
-    from podinit_diag.kubetime import parse_time
+    from podinit_diag.core.kubetime import parse_time
 
     return [
         (f.code, f.container) for r in diagnose_path(path, now=parse_time(NOW)) for f in r.findings

@@ -1,4 +1,4 @@
-# Table-driven tests for podinit_diag.status, a port of kubectl's printPod.
+# Table-driven tests for podinit_diag.core.kubestatus, a port of kubectl's printPod.
 #
 # Upstream: kubernetes/kubernetes, pkg/printers/internalversion/printers_test.go and
 # printers.go, read from the code index (newest stored version: the one with
@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podinit_diag.kubetime import format_time
-from podinit_diag.status import PodStatus, pod_status
+from podinit_diag.core.kubestatus import PodStatus, pod_status
+from podinit_diag.core.kubetime import format_time
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -90,7 +90,7 @@ def _event(ns: str, pod: str, n: int, reason: str = "BackOff") -> dict[str, Any]
 
 
 def test_event_join_holds_one_namespace_and_follows_etcd_key_order() -> None:
-    from podinit_diag.livescan import EventJoin
+    from podinit_diag.sources.scan import EventJoin
 
     # etcd orders keys as bytes of "namespace/name": "a-b/..." comes before "a/...".
     events = [
@@ -118,7 +118,7 @@ def test_event_join_holds_one_namespace_and_follows_etcd_key_order() -> None:
 
 
 def test_event_join_relists_a_namespace_the_pods_come_back_to() -> None:
-    from podinit_diag.livescan import EventJoin
+    from podinit_diag.sources.scan import EventJoin
 
     asked: list[str] = []
 
@@ -134,8 +134,8 @@ def test_event_join_relists_a_namespace_the_pods_come_back_to() -> None:
 
 def test_log_budget_keeps_the_most_severe_first_seen() -> None:
     from podinit_diag import diagnose
-    from podinit_diag.livescan import _log_key, _LogBudget
-    from podinit_diag.load import load_path
+    from podinit_diag.sources.files import load_path
+    from podinit_diag.sources.scan import _log_key, _LogBudget
 
     error = load_path(CRASH)[0]
     warning = load_path(FIXTURES / "PI106-init-stuck-wait-loop")[0]
@@ -156,7 +156,7 @@ def test_log_budget_keeps_the_most_severe_first_seen() -> None:
 
 
 def test_the_events_a_scan_leaves_to_the_apiserver_are_none_a_rule_reads() -> None:
-    from podinit_diag.livescan import EVENT_SELECTOR, ROUTINE_EVENT_REASONS, RULE_EVENT_REASONS
+    from podinit_diag.sources.scan import EVENT_SELECTOR, ROUTINE_EVENT_REASONS, RULE_EVENT_REASONS
 
     assert not set(ROUTINE_EVENT_REASONS) & RULE_EVENT_REASONS
     # kubectl's (and the apiserver's) field selector syntax: terms joined by "," are ANDed

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from podinit_diag.model import Bundle
-from podinit_diag.normalize import normalize
-from podinit_diag.resources import effective_request, format_quantity
+from podinit_diag.core.model import Bundle
+from podinit_diag.core.normalize import normalize
+from podinit_diag.core.resources import effective_request, format_quantity
 from podinit_diag.rules.pod import scheduler_reasons
 
 from .test_odd_pods import NOW

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from podinit_diag.analysis import find_sleep
-from podinit_diag.exitcodes import describe
-from podinit_diag.kubetime import format_time, human_duration, parse_duration, parse_time
-from podinit_diag.logscan import Category, classify, network_target
-from podinit_diag.model import ContainerKind, ContainerView, Termination
-from podinit_diag.redact import MASK, redact
+from podinit_diag.core.exitcodes import describe
+from podinit_diag.core.kubetime import format_time, human_duration, parse_duration, parse_time
+from podinit_diag.core.model import ContainerKind, ContainerView, Termination
+from podinit_diag.core.redact import MASK, redact
+from podinit_diag.rules.classify import find_sleep
+from podinit_diag.rules.logscan import Category, classify, network_target
 
 
 @pytest.mark.parametrize(

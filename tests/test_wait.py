@@ -15,9 +15,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from podinit_diag.apiserver import ApiServer, Step
-from podinit_diag.demo.replay import missing_secret, rollout
-from podinit_diag.model import Bundle
+from podinit_diag.core.model import Bundle
+from podinit_diag.devserver.apiserver import ApiServer, Step
+from podinit_diag.devserver.replay import missing_secret, rollout
 
 from .conftest import ROOT, cli_env, run_initdoctor, run_on_terminal
 
@@ -334,7 +334,7 @@ def test_bad_wait_usage_is_one_line_and_exit_2(manual: ApiServer, tmp_path: Path
 
 
 def test_completed_init_containers_and_their_durations() -> None:
-    from podinit_diag.transitions import completed_inits, init_durations
+    from podinit_diag.core.progress import completed_inits, init_durations
 
     pod = json.loads(json.dumps(ROLLOUT[4].bundles[0].pod))  # wait-for-db done, migrate running
     assert completed_inits(pod) == {"wait-for-db"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ..kubetime import human_duration, translate_timestamp_since
-from ..model import ConditionStep, Evidence, Report, TimelineStep
+from podinit_diag.core.kubetime import human_duration, translate_timestamp_since
+from podinit_diag.core.model import ConditionStep, Evidence, Report, TimelineStep
 
 STEP_HEADERS = (
     "#",

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .. import __version__
-from ..kubetime import format_time, human_duration
-from ..model import ConditionStep, Finding, Report, TimelineStep
-from ..scan import ScanSummary
+from podinit_diag import __version__
+from podinit_diag.core.kubetime import format_time, human_duration
+from podinit_diag.core.model import ConditionStep, Finding, Report, TimelineStep
+from podinit_diag.core.summary import ScanSummary
 
 SCHEMA_VERSION = 1
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..kubetime import format_time
-from ..model import Report
-from ..scan import Row, ScanSummary
-from .common import (
+from podinit_diag.core.kubetime import format_time
+from podinit_diag.core.model import Report
+from podinit_diag.core.summary import Row, ScanSummary
+from podinit_diag.render.common import (
     CONDITION_HEADERS,
     POD_HEADERS,
     SCAN_HEADERS,

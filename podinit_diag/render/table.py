@@ -10,10 +10,9 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
-from ..model import Report, Severity
-from ..rules import Rule
-from ..scan import Row, ScanSummary
-from .common import (
+from podinit_diag.core.model import Report, Severity
+from podinit_diag.core.summary import Row, ScanSummary
+from podinit_diag.render.common import (
     POD_HEADERS,
     SCAN_HEADERS,
     STEP_HEADERS,
@@ -24,6 +23,7 @@ from .common import (
     pod_row,
     step_row,
 )
+from podinit_diag.rules import Rule
 
 _COLOURS = {Severity.ERROR: "31", Severity.WARNING: "33", Severity.INFO: "36"}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..kubetime import format_time
-from ..transitions import Outcome, Transition
+from podinit_diag.core.kubetime import format_time
+from podinit_diag.core.progress import Outcome, Transition
 
 _VERDICT = {"met": "met", "failed": "cannot be met", "timeout": "timed out"}
 

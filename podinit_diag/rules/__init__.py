@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # Importing a family registers its rules.
-from . import app, config, image, init, pod, sidecar, spec  # noqa: F401
-from .base import REGISTRY, Config, Draft, Rule, RuleContext, rule
+from podinit_diag.rules import app, config, image, init, pod, sidecar, spec  # noqa: F401
+from podinit_diag.rules.base import REGISTRY, Config, Draft, Rule, RuleContext, rule
 
 __all__ = ["REGISTRY", "Config", "Draft", "Rule", "RuleContext", "all_rules", "rule"]
 

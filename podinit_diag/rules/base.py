@@ -17,12 +17,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ..model import ContainerKind, ContainerView, Evidence, Severity, Stage
+from podinit_diag.core.model import ContainerKind, ContainerView, Evidence, Severity, Stage
 
 if TYPE_CHECKING:
-    from ..analysis import Verdict
-    from ..model import PodSnapshot
-    from .pod import SchedulingFailure
+    from podinit_diag.core.model import PodSnapshot
+    from podinit_diag.rules.classify import Verdict
+    from podinit_diag.rules.pod import SchedulingFailure
 
 DOC_SECTIONS = ("What it detects", "Why it happens", "How to fix")
 
@@ -64,7 +64,7 @@ class RuleContext:
     def verdicts(self) -> tuple[Verdict, ...]:
         """Each container's single trouble (see analysis.py for the precedence)."""
         if self._verdicts is None:
-            from ..analysis import classify_containers
+            from podinit_diag.rules.classify import classify_containers
 
             self._verdicts = classify_containers(self.snap, self.config)
         return self._verdicts
@@ -82,7 +82,7 @@ class RuleContext:
     def scheduling(self) -> SchedulingFailure | None:
         """The scheduler's latest explanation while the pod is unschedulable (parsed once)."""
         if self._scheduling is _UNSET:
-            from .pod import scheduling_failure
+            from podinit_diag.rules.pod import scheduling_failure
 
             self._scheduling = scheduling_failure(self.snap)
         return self._scheduling  # type: ignore[return-value]

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..analysis import config_code
-from ..model import ContainerView, EventView, Evidence, PodSnapshot, Severity, Stage
-from ..normalize import as_dict, as_list, as_str
-from . import evidence as ev
-from .base import Draft, RuleContext, rule
+from podinit_diag.core.model import ContainerView, EventView, Evidence, PodSnapshot, Severity, Stage
+from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.classify import config_code
 
 _MOUNT_CONFIG = re.compile(
     r"MountVolume\.SetUp failed for volume \"([^\"]+)\" : "

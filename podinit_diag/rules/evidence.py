@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from ..analysis import Verdict
-from ..exitcodes import describe
-from ..kubetime import human_duration
-from ..logscan import Hit
-from ..model import ContainerView, EventView, Evidence, PodSnapshot, Termination, quote_value
-from ..redact import redact
+from podinit_diag.core.exitcodes import describe
+from podinit_diag.core.kubetime import human_duration
+from podinit_diag.core.model import (
+    ContainerView,
+    EventView,
+    Evidence,
+    PodSnapshot,
+    Termination,
+    quote_value,
+)
+from podinit_diag.core.redact import redact
+from podinit_diag.rules.classify import Verdict
+from podinit_diag.rules.logscan import Hit
 
 BACKOFF_REASONS = ("BackOff", "Failed")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis import Verdict
-from ..model import Evidence, Severity, Stage
-from ..normalize import as_dict, as_list, as_str
-from . import evidence as ev
-from .base import Draft, RuleContext, rule
+from podinit_diag.core.model import Evidence, Severity, Stage
+from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.classify import Verdict
 
 
 def _proof(v: Verdict, ctx: RuleContext) -> list[Evidence]:

@@ -3,7 +3,7 @@
 The init containers run one at a time in spec order and every one must exit 0
 before the next starts; the first one that does not is what holds the pod at
 ``Init:N/M``. Which single cause a container gets is decided in
-:mod:`podinit_diag.analysis`; each rule here words its own class.
+:mod:`podinit_diag.rules.classify`; each rule here words its own class.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import math
 from collections.abc import Iterator
 from datetime import timedelta
 
-from ..analysis import START_FAILURE_REASONS, Verdict
-from ..kubetime import human_duration
-from ..logscan import Category, Target, network_target
-from ..model import ContainerView, Evidence, PodSnapshot, Severity, Stage
-from ..normalize import as_dict, as_str
-from . import evidence as ev
-from .base import Draft, RuleContext, rule
+from podinit_diag.core.kubetime import human_duration
+from podinit_diag.core.model import ContainerView, Evidence, PodSnapshot, Severity, Stage
+from podinit_diag.core.normalize import as_dict, as_str
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.classify import START_FAILURE_REASONS, Verdict
+from podinit_diag.rules.logscan import Category, Target, network_target
 
 
 @rule("PI101", "init-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)

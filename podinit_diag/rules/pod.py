@@ -12,12 +12,20 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..model import ContainerKind, EventView, Evidence, Json, PodSnapshot, Severity, Stage
-from ..normalize import as_dict, as_list, as_str
-from ..resources import effective_request, format_quantity, quantity
-from . import evidence as ev
-from .base import Draft, RuleContext, rule
-from .config import is_config_mount_failure
+from podinit_diag.core.model import (
+    ContainerKind,
+    EventView,
+    Evidence,
+    Json,
+    PodSnapshot,
+    Severity,
+    Stage,
+)
+from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.core.resources import effective_request, format_quantity, quantity
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.config import is_config_mount_failure
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..kubetime import human_duration
-from ..model import ContainerKind, ContainerView, EventView, Evidence, PodSnapshot, Severity, Stage
-from . import evidence as ev
-from .base import Draft, RuleContext, rule
+from podinit_diag.core.kubetime import human_duration
+from podinit_diag.core.model import (
+    ContainerKind,
+    ContainerView,
+    EventView,
+    Evidence,
+    PodSnapshot,
+    Severity,
+    Stage,
+)
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
 
 
 def _probe_proof(

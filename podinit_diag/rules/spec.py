@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..model import ContainerKind, Severity, Stage
-from ..normalize import as_dict, as_list, as_str
-from ..resources import Effective, effective_requests, format_quantity
-from . import evidence as ev
-from .base import Draft, RuleContext, rule
+from podinit_diag.core.model import ContainerKind, Severity, Stage
+from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.core.resources import Effective, effective_requests, format_quantity
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
 
 DOMINANCE = 1.5
 

@@ -20,16 +20,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from .engine import diagnose
-from .errors import InputError
-from .fetch import complete_bundle, missing_pod_message
-from .live import Cluster, ClusterError, Dropped, Expired, NotFound
-from .livescan import EVENT_SELECTOR, RULE_EVENT_REASONS
-from .model import Bundle, Json
-from .rules import Config
-from .status import pod_status
-from .transitions import Outcome, Transition, completed_inits, init_durations
-from .workloads import KINDS, pod_selector, read_workload
+from podinit_diag.core.errors import InputError
+from podinit_diag.core.kubestatus import pod_status
+from podinit_diag.core.model import Bundle, Json
+from podinit_diag.core.progress import Outcome, Transition, completed_inits, init_durations
+from podinit_diag.engine import diagnose
+from podinit_diag.rules import Config
+from podinit_diag.sources.cluster import Cluster, ClusterError, Dropped, Expired, NotFound
+from podinit_diag.sources.fetch import complete_bundle, missing_pod_message
+from podinit_diag.sources.scan import EVENT_SELECTOR, RULE_EVENT_REASONS
+from podinit_diag.sources.workloads import KINDS, pod_selector, read_workload
 
 # Findings after which the pod cannot succeed without someone changing the spec or the
 # cluster: waiting longer only delays the bad news. Crash loops, probes, scheduling and

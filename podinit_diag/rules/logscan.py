@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .model import LogExcerpt
+from podinit_diag.core.model import LogExcerpt
 
 
 class Category(StrEnum):

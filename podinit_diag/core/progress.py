@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .kubetime import parse_time
-from .model import Json, Report
+from podinit_diag.core.kubetime import parse_time
+from podinit_diag.core.model import Json, Report
 
 
 @dataclass(frozen=True)

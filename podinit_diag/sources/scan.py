@@ -34,13 +34,13 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
-from .engine import diagnose
-from .errors import InputError
-from .fetch import complete_bundle
-from .live import Cluster, ClusterError, Forbidden, Page
-from .model import Bundle, Json, Report
-from .rules import Config
-from .scan import ScanSummary, Tally
+from podinit_diag.core.errors import InputError
+from podinit_diag.core.model import Bundle, Json, Report
+from podinit_diag.core.summary import ScanSummary, Tally
+from podinit_diag.engine import diagnose
+from podinit_diag.rules import Config
+from podinit_diag.sources.cluster import Cluster, ClusterError, Forbidden, Page
+from podinit_diag.sources.fetch import complete_bundle
 
 # The event reasons the rules read; the rest (Pulled, Created, Started, Scheduled, ...)
 # would only cost memory on a big cluster.

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from .errors import InputError
-from .live import Cluster, Json, NotFound
+from podinit_diag.core.errors import InputError
+from podinit_diag.sources.cluster import Cluster, Json, NotFound
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A small, read-only Kubernetes API server over bundles (DESIGN.md §8).
 
 No real kube-apiserver can run where this project is developed and tested, so this module
-serves captured bundles (:func:`podinit_diag.load.load_path`) over the real Kubernetes REST
+serves captured bundles (:func:`podinit_diag.sources.files.load_path`) over the real Kubernetes REST
 API, well enough for the official ``kubernetes`` Python client and the real ``kubectl``
 binary to talk to it:
 
@@ -71,9 +71,9 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from .kubetime import parse_time, translate_timestamp_since
-from .model import Bundle
-from .status import pod_status
+from podinit_diag.core.kubestatus import pod_status
+from podinit_diag.core.kubetime import parse_time, translate_timestamp_since
+from podinit_diag.core.model import Bundle
 
 __all__ = ["USER", "ApiError", "ApiServer", "Step", "TestApiServer"]
 

@@ -17,14 +17,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from .dependency import Dependency, find_unavailable_dependency
-from .logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
-from .model import ContainerKind, ContainerView, EventView, LogExcerpt, PodSnapshot, Termination
-from .normalize import as_list
-from .redact import redact
+from podinit_diag.core.model import (
+    ContainerKind,
+    ContainerView,
+    EventView,
+    LogExcerpt,
+    PodSnapshot,
+    Termination,
+)
+from podinit_diag.core.normalize import as_list
+from podinit_diag.core.redact import redact
+from podinit_diag.rules.dependency import Dependency, find_unavailable_dependency
+from podinit_diag.rules.logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
 
 if TYPE_CHECKING:
-    from .rules.base import Config
+    from podinit_diag.rules.base import Config
 
 START_FAILURE_REASONS = frozenset(
     {"CreateContainerError", "RunContainerError", "StartError", "ContainerCannotRun"}

@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .analysis import Verdict, classify_containers, config_code
-from .dependency import wait_targets
-from .kubetime import format_time
-from .live import Cluster, ClusterError, NotFound
-from .logscan import service_of
-from .model import Bundle, ContainerKind, Json
-from .normalize import normalize
-from .redact import MASK, redact
-from .rules import Config
-from .rules.config import mount_config_failure
-from .workloads import KINDS
+from podinit_diag.core.kubetime import format_time
+from podinit_diag.core.model import Bundle, ContainerKind, Json
+from podinit_diag.core.normalize import normalize
+from podinit_diag.core.redact import MASK, redact
+from podinit_diag.rules import Config
+from podinit_diag.rules.classify import Verdict, classify_containers, config_code
+from podinit_diag.rules.config import mount_config_failure
+from podinit_diag.rules.dependency import wait_targets
+from podinit_diag.rules.logscan import service_of
+from podinit_diag.sources.cluster import Cluster, ClusterError, NotFound
+from podinit_diag.sources.workloads import KINDS
 
 LOG_TAIL_LINES = 200
 _NO_LOGS = frozenset({"PI201", "PI202", "PI203", "PI204", "PI205", "PI206", "PI207"})

@@ -1,7 +1,7 @@
-"""Regenerate the generated docs: ``python -m podinit_diag.docsgen [--check] [DOCS_DIR]``.
+"""Regenerate the generated docs: ``python docs/generate.py [--check] [DOCS_DIR]``.
 
 ``docs/rules.md`` comes from the rule docstrings and ``docs/report.schema.json``
-from :mod:`podinit_diag.schema`. With ``--check`` nothing is written and the exit
+from :mod:`podinit_diag.render.schema`. With ``--check`` nothing is written and the exit
 code is 1 when a file differs from what would be generated (drift).
 """
 
@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from .catalog import rules_markdown
-from .schema import SCHEMA
+from podinit_diag.render.catalog import rules_markdown
+from podinit_diag.render.schema import SCHEMA
 
 
 def generated() -> dict[str, str]:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..kubetime import format_time, parse_time
-from ..model import Bundle
+from podinit_diag.core.kubetime import format_time, parse_time
+from podinit_diag.core.model import Bundle
 
 Json = dict[str, Any]
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)

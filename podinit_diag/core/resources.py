@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .model import ContainerKind, ContainerView, Json
-from .normalize import as_dict
+from podinit_diag.core.model import ContainerKind, ContainerView, Json
+from podinit_diag.core.normalize import as_dict
 
 
 @lru_cache(maxsize=4096)

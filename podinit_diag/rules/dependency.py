@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .logscan import service_of
-from .model import ContainerView, Evidence, Json, PodSnapshot
-from .normalize import as_dict, as_list, as_str
+from podinit_diag.core.model import ContainerView, Evidence, Json, PodSnapshot
+from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.rules.logscan import service_of
 
 _HOST = r"([A-Za-z0-9][\w.-]*)"
 _WAITS = (

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import InputError
+from podinit_diag.core.errors import InputError
 
 Json = dict[str, Any]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal as _signal
 
-from .model import Termination
+from podinit_diag.core.model import Termination
 
 _MEANING = {
     1: "general error",

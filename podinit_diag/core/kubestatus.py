@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podinit_diag.kubetime import parse_time, translate_timestamp_since
+from podinit_diag.core.kubetime import parse_time, translate_timestamp_since
 
 __all__ = ["PodStatus", "pod_status"]
 

@@ -1,4 +1,4 @@
-"""Read pods and bundles from files into :class:`~podinit_diag.model.Bundle` objects.
+"""Read pods and bundles from files into :class:`~podinit_diag.core.model.Bundle` objects.
 
 Accepted inputs (DESIGN.md §3): a pod as ``kubectl get pod -o json`` or ``-o yaml``
 writes it, a ``v1 List`` / ``PodList`` of pods, a bundle directory (``pod.json``,
@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
-from .kubetime import parse_time
-from .model import Bundle, Json
+from podinit_diag.core.errors import InputError
+from podinit_diag.core.kubetime import parse_time
+from podinit_diag.core.model import Bundle, Json
 
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 MAX_LOG_TAIL_BYTES = 256 * 1024  # rules read the end of a log; the rest is never loaded

@@ -12,8 +12,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .kubetime import parse_time
-from .model import (
+from podinit_diag.core.kubetime import parse_time
+from podinit_diag.core.model import (
     Bundle,
     ContainerKind,
     ContainerView,
@@ -24,7 +24,7 @@ from .model import (
     PodSnapshot,
     Termination,
 )
-from .redact import redact
+from podinit_diag.core.redact import redact
 
 LOG_TAIL_LINES = 200
 MAX_LINE_CHARS = 400

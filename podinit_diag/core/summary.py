@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
-from .model import Report, Severity
+from podinit_diag.core.model import Report, Severity
 
 MAX_EXAMPLES = 5
 

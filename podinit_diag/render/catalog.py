@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .rules import Rule, all_rules
+from podinit_diag.rules import Rule, all_rules
 
 
 def find_rule(code: str) -> Rule | None:

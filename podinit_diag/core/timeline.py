@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from .kubetime import parse_time
-from .model import ConditionStep, ContainerKind, PodSnapshot, TimelineStep
-from .normalize import as_str
-from .redact import redact
+from podinit_diag.core.kubetime import parse_time
+from podinit_diag.core.model import ConditionStep, ContainerKind, PodSnapshot, TimelineStep
+from podinit_diag.core.normalize import as_str
+from podinit_diag.core.redact import redact
 
 # The order in which the kubelet sets the pod's conditions (Pod Lifecycle → Pod conditions).
 CONDITION_CHAIN = (
