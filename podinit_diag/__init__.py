@@ -1,29 +1,56 @@
 """podinit_diag: why is this Kubernetes pod not starting, and what to do about it.
 
-The core (load, normalize, rules, engine, renderers) works offline on pods and
-bundles saved from a cluster::
+The pipeline, one folder per layer (each may import only those after it)::
+
+    cli.py      the initdoctor command: arguments, environment, terminal, exit codes
+    render/     reports, scans, waits and the catalogue as table, JSON or Markdown
+    sources/    pods from files, bundles or a live cluster; scans; --wait
+    devserver/  the read-only test API server and demo scenarios (never imported here)
+    engine.py   runs the rules over a pod and orders the findings, root cause first
+    rules/      the catalogue: one family module per part of a pod's start
+    core/       the model, normalization, kubectl's STATUS, timelines (stdlib only)
+
+Offline, on pods and bundles saved from a cluster::
 
     import podinit_diag
     for report in podinit_diag.diagnose_path("incident/"):
         for f in report.findings:
             print(f.code, f.title)
+    print(podinit_diag.render(reports, "markdown"))
 
-``import podinit_diag`` does not import the ``kubernetes`` client.
+Live (imports the ``kubernetes`` client, which ``import podinit_diag`` does not)::
+
+    cluster = podinit_diag.Cluster(podinit_diag.Settings(context="prod"))
+    report = podinit_diag.diagnose(podinit_diag.fetch_bundle(cluster, "shop", "web-0"))
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from datetime import datetime
 from os import PathLike
+from typing import TYPE_CHECKING, Any
 
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import PodStatus, pod_status
-from podinit_diag.core.model import Bundle, ContainerKind, Evidence, Finding, Report, Severity
+from podinit_diag.core.model import (
+    Bundle,
+    Config,
+    ContainerKind,
+    Evidence,
+    Finding,
+    Report,
+    Severity,
+    Stage,
+)
+from podinit_diag.core.version import VERSION as __version__
 from podinit_diag.engine import diagnose
-from podinit_diag.rules import Config, all_rules
+from podinit_diag.render import render
+from podinit_diag.rules import RULES, Rule, all_rules
 from podinit_diag.sources.files import load_path
+
+if TYPE_CHECKING:
+    from podinit_diag.sources.cluster import Cluster, Settings
+    from podinit_diag.sources.fetch import fetch_bundle
 
 
 def diagnose_path(
@@ -33,8 +60,26 @@ def diagnose_path(
     return [diagnose(b, config, now) for b in load_path(path)]
 
 
+_LIVE = {
+    "Cluster": "podinit_diag.sources.cluster",
+    "Settings": "podinit_diag.sources.cluster",
+    "fetch_bundle": "podinit_diag.sources.fetch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The live path loads the kubernetes client: only when a script asks for it.
+    if name in _LIVE:
+        import importlib
+
+        return getattr(importlib.import_module(_LIVE[name]), name)
+    raise AttributeError(f"module 'podinit_diag' has no attribute {name!r}")
+
+
 __all__ = [
+    "RULES",
     "Bundle",
+    "Cluster",
     "Config",
     "ContainerKind",
     "Evidence",
@@ -42,11 +87,16 @@ __all__ = [
     "InputError",
     "PodStatus",
     "Report",
+    "Rule",
+    "Settings",
     "Severity",
+    "Stage",
     "__version__",
     "all_rules",
     "diagnose",
     "diagnose_path",
+    "fetch_bundle",
     "load_path",
     "pod_status",
+    "render",
 ]

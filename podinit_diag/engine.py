@@ -9,7 +9,7 @@ from podinit_diag.core.kubetime import translate_timestamp_since
 from podinit_diag.core.model import Bundle, Finding, PodHeader, PodSnapshot, Report
 from podinit_diag.core.normalize import normalize
 from podinit_diag.core.timeline import condition_chain, init_timeline
-from podinit_diag.rules import Config, Rule, RuleContext, all_rules
+from podinit_diag.rules import RULES, Config, Rule, RuleContext
 
 
 def diagnose(bundle: Bundle, config: Config | None = None, now: datetime | None = None) -> Report:
@@ -45,21 +45,24 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
     )
 
 
-_Plan = tuple[tuple[Rule, ...], dict[str, Rule], dict[str, str]]
+# (rules that run on every pod, verdict rules by code, verdict rules that also run on
+# their events, docs anchors)
+_Plan = tuple[tuple[Rule, ...], dict[str, Rule], tuple[Rule, ...], dict[str, str]]
 _PLANS: dict[Config, _Plan] = {}
 _LAST_PLAN: list[tuple[Config, _Plan]] = []
 
 
 def enabled_rules(config: Config) -> _Plan:
-    """(rules that run on every pod, verdict-only rules by code, docs anchors) for a config."""
+    """The rules a config enables, grouped by when they run (see ``_Plan``)."""
     if _LAST_PLAN and _LAST_PLAN[0][0] is config:
         return _LAST_PLAN[0][1]  # a scan passes the same Config for every pod: skip hashing it
     plan = _PLANS.get(config)
     if plan is None:
-        rules = [r for r in all_rules() if config.enabled(r.code)]
+        rules = [r for r in RULES if config.enabled(r.code)]
         plan = (
             tuple(r for r in rules if not r.verdict),
             {r.code: r for r in rules if r.verdict},
+            tuple(r for r in rules if r.verdict and r.events),
             {r.code: r.anchor for r in rules},
         )
         if len(_PLANS) < 64:
@@ -72,24 +75,28 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     ctx = RuleContext(snap, config)
     ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
     errors: list[str] = []
-    always, by_code, anchors = enabled_rules(config)
+    always, by_code, on_events, anchors = enabled_rules(config)
     codes = ctx.verdict_codes
-    # Verdict-only rules run only when the classifier gave them a container.
+    # Verdict rules run only when the classifier gave them a container, or when the pod
+    # has an event they read (a missing ConfigMap shows as a FailedMount of the pod).
     chosen = always + tuple(by_code[c] for c in sorted(codes) if c in by_code) if codes else always
+    reasons = snap.event_reasons
+    if reasons:
+        chosen += tuple(r for r in on_events if r.code not in codes and r.events & reasons)
     for r in chosen:
         try:
             for d in r.func(ctx):
                 c = d.container
                 f = Finding(
-                    r.code,
-                    r.name,
-                    r.severity,
-                    c.name if c else None,
-                    c.kind if c else None,
-                    d.title,
-                    d.evidence,
-                    d.fix,
-                    anchors[r.code],
+                    code=r.code,
+                    rule=r.name,
+                    severity=r.severity,
+                    container=c.name if c else None,
+                    container_kind=c.kind if c else None,
+                    title=d.title,
+                    evidence=d.evidence,
+                    fix=d.fix,
+                    docs=anchors[r.code],
                 )
                 stage, priority, severity = r.rank
                 key = (stage, c.order if c else -1, priority, severity, r.code, d.title)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from podinit_diag.core.access import as_dict, as_objects, as_str
 from podinit_diag.core.kubetime import parse_time, translate_timestamp_since
 
 __all__ = ["PodStatus", "pod_status"]
@@ -59,32 +60,32 @@ def pod_status(pod: Mapping[str, Any], now: datetime | None = None) -> PodStatus
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
 
-    pod = _mapping(pod)
-    metadata = _mapping(pod.get("metadata"))
-    spec = _mapping(pod.get("spec"))
-    status = _mapping(pod.get("status"))
+    pod = as_dict(pod)
+    metadata = as_dict(pod.get("metadata"))
+    spec = as_dict(pod.get("spec"))
+    status = as_dict(pod.get("status"))
 
-    phase = _str(status.get("phase"))
-    status_reason = _str(status.get("reason"))
+    phase = as_str(status.get("phase"))
+    status_reason = as_str(status.get("reason"))
     reason = status_reason or phase
-    conditions = _objects(status.get("conditions"))
+    conditions = as_objects(status.get("conditions"))
 
     # A gated pod is Pending with no reason; the PodScheduled condition is the only place
     # that says why, and it is far more useful to the reader than "Pending".
     for condition in conditions:
         if (
-            _str(condition.get("type")) == "PodScheduled"
-            and _str(condition.get("reason")) == _SCHEDULING_GATED
+            as_str(condition.get("type")) == "PodScheduled"
+            and as_str(condition.get("reason")) == _SCHEDULING_GATED
         ):
             reason = _SCHEDULING_GATED
 
-    init_specs = _objects(spec.get("initContainers"))
+    init_specs = as_objects(spec.get("initContainers"))
     # Statuses refer to spec entries by name; a later duplicate wins, as in kubectl's map.
     sidecar_by_name: dict[str, bool] = {}
     for init_spec in init_specs:
-        sidecar_by_name[_str(init_spec.get("name"))] = _is_sidecar(init_spec)
+        sidecar_by_name[as_str(init_spec.get("name"))] = _is_sidecar(init_spec)
     # Sidecars keep running next to the app containers, so READY counts them too.
-    total = len(_objects(spec.get("containers"))) + sum(map(_is_sidecar, init_specs))
+    total = len(as_objects(spec.get("containers"))) + sum(map(_is_sidecar, init_specs))
 
     ready = 0
     restarts = 0
@@ -93,7 +94,7 @@ def pod_status(pod: Mapping[str, Any], now: datetime | None = None) -> PodStatus
     last_sidecar_restart: datetime | None = None
     initializing = False
 
-    for index, raw in enumerate(_objects(status.get("initContainerStatuses"))):
+    for index, raw in enumerate(as_objects(status.get("initContainerStatuses"))):
         container = _ContainerStatus.from_json(raw)
         restarts += container.restart_count
         last_restart = _latest(last_restart, container.last_finished)
@@ -130,7 +131,7 @@ def pod_status(pod: Mapping[str, Any], now: datetime | None = None) -> PodStatus
         last_restart = last_sidecar_restart
         has_running = False
         # Walk backwards so that the first container's problem is the one shown.
-        for raw in reversed(_objects(status.get("containerStatuses"))):
+        for raw in reversed(as_objects(status.get("containerStatuses"))):
             container = _ContainerStatus.from_json(raw)
             restarts += container.restart_count
             last_restart = _latest(last_restart, container.last_finished)
@@ -196,23 +197,23 @@ class _ContainerStatus:
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> _ContainerStatus:
-        state = _mapping(raw.get("state"))
+        state = as_dict(raw.get("state"))
         # An empty object ({"running": {}}) is a state that is set; only a missing key,
         # null or a non-object means "not in this state".
         waiting = _object_or_none(state.get("waiting"))
         terminated = _object_or_none(state.get("terminated"))
-        last_terminated = _object_or_none(_mapping(raw.get("lastState")).get("terminated"))
+        last_terminated = _object_or_none(as_dict(raw.get("lastState")).get("terminated"))
         return cls(
-            name=_str(raw.get("name")),
+            name=as_str(raw.get("name")),
             ready=raw.get("ready") is True,
             started=raw.get("started") is True,
             restart_count=_int32(raw.get("restartCount")),
-            waiting_reason=None if waiting is None else _str(waiting.get("reason")),
+            waiting_reason=None if waiting is None else as_str(waiting.get("reason")),
             running=_object_or_none(state.get("running")) is not None,
             terminated=None
             if terminated is None
             else _Terminated(
-                reason=_str(terminated.get("reason")),
+                reason=as_str(terminated.get("reason")),
                 exit_code=_int32(terminated.get("exitCode")),
                 signal=_int32(terminated.get("signal")),
             ),
@@ -223,20 +224,20 @@ class _ContainerStatus:
 
 
 def _is_sidecar(container: Mapping[str, Any]) -> bool:
-    return _str(container.get("restartPolicy")) == "Always"
+    return as_str(container.get("restartPolicy")) == "Always"
 
 
 def _initialized(conditions: list[Mapping[str, Any]]) -> bool:
     # Only the first Initialized condition counts, as in kubectl.
     for condition in conditions:
-        if _str(condition.get("type")) == "Initialized":
-            return _str(condition.get("status")) == "True"
+        if as_str(condition.get("type")) == "Initialized":
+            return as_str(condition.get("status")) == "True"
     return False
 
 
 def _ready(conditions: list[Mapping[str, Any]]) -> bool:
     return any(
-        _str(c.get("type")) == "Ready" and _str(c.get("status")) == "True" for c in conditions
+        as_str(c.get("type")) == "Ready" and as_str(c.get("status")) == "True" for c in conditions
     )
 
 
@@ -248,23 +249,8 @@ def _latest(current: datetime | None, candidate: datetime | None) -> datetime | 
     return current
 
 
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _object_or_none(value: object) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
-
-
-def _objects(value: object) -> list[Mapping[str, Any]]:
-    """The object entries of a JSON array; anything else in it is ignored."""
-    if not isinstance(value, (list, tuple)):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _int32(value: object) -> int:

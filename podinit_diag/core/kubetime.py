@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-_RFC3339 = re.compile(
+from podinit_diag.core.lazyre import lazy
+
+_RFC3339 = lazy(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 
@@ -101,7 +103,7 @@ def translate_timestamp_since(then: datetime | None, now: datetime) -> str:
     return human_duration(now - then)
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_DURATION = lazy(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
 def parse_duration(text: str) -> timedelta:

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Literal
 
-Json = Mapping[str, Any]
+from podinit_diag.core.access import Json
 
 
 class Severity(StrEnum):
@@ -48,7 +48,10 @@ class Stage(int, Enum):
     SPEC = 9
 
 
-@dataclass(frozen=True, slots=True)
+EvidenceSource = Literal["status", "spec", "event", "log", "cluster"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """One fact behind a finding.
 
@@ -57,12 +60,12 @@ class Evidence:
     ``text`` is the value found there, rendered as :func:`quote_value` does.
     """
 
-    source: str
+    source: EvidenceSource
     ref: str
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     code: str
     rule: str
@@ -138,6 +141,17 @@ class ContainerView:
     @property
     def completed(self) -> bool:
         return self.terminated is not None and self.terminated.exit_code == 0
+
+    @property
+    def past_init_step(self) -> bool:
+        exit_code = self.terminated.exit_code if self.terminated is not None else None
+        return past_init_step(self.kind is ContainerKind.SIDECAR, self.started, exit_code)
+
+
+def past_init_step(sidecar: bool, started: bool, exit_code: object) -> bool:
+    """The one definition of an init container done with its step, which lets the next
+    one start: a regular one exited 0; a native sidecar (restartPolicy: Always) started."""
+    return started if sidecar else exit_code == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +241,17 @@ class PodSnapshot:
 
     def condition_true(self, kind: str) -> bool:
         return str(self.conditions.get(kind, {}).get("status", "")) == "True"
+
+    def condition_at(self, kind: str) -> tuple[str, Json] | None:
+        """The pod condition of this type with its JSONPath, for evidence."""
+        if kind not in self.conditions:
+            return None  # the common case, answered from the normalized map
+        status = self.pod.get("status")
+        conditions = status.get("conditions") if isinstance(status, Mapping) else None
+        for i, c in enumerate(conditions if isinstance(conditions, list) else ()):
+            if isinstance(c, Mapping) and c.get("type") == kind:
+                return f"$.status.conditions[{i}]", c
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,3 +351,18 @@ def quote_value(value: object) -> str:
     if type(value) is int:
         return str(value)  # what json.dumps gives, without its machinery
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of a diagnosis: when a running init container counts as stuck, and
+    which rule codes (or code prefixes) run."""
+
+    stuck_after: timedelta = timedelta(minutes=5)
+    select: tuple[str, ...] = ()  # codes or prefixes; empty means all
+    ignore: tuple[str, ...] = ()
+
+    def enabled(self, code: str) -> bool:
+        if self.select and not any(code.startswith(s) for s in self.select):
+            return False
+        return not any(code.startswith(s) for s in self.ignore)

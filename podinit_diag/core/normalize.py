@@ -8,17 +8,17 @@ treated as absent) instead of an exception.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
+from podinit_diag.core.access import Json, as_dict, as_list, as_str
 from podinit_diag.core.kubetime import parse_time
+from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
     Bundle,
     ContainerKind,
     ContainerView,
     EventView,
-    Json,
     LogExcerpt,
     Owner,
     PodSnapshot,
@@ -26,25 +26,10 @@ from podinit_diag.core.model import (
 )
 from podinit_diag.core.redact import redact
 
-LOG_TAIL_LINES = 200
+LOG_TAIL_LINES = 200  # what the rules read of a log, and what a live fetch asks for
 MAX_LINE_CHARS = 400
-_FIELD_PATH = re.compile(r"^spec\.(?:initContainers|containers|ephemeralContainers)\{(.+)\}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_EMPTY: Json = {}
-
-
-def as_dict(value: Any) -> Json:
-    return value if isinstance(value, dict) else _EMPTY
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def as_str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
+_FIELD_PATH = lazy(r"^spec\.(?:initContainers|containers|ephemeralContainers)\{(.+)\}$")
+_CONTROL = lazy(r"[\x00-\x08\x0b-\x1f\x7f]")
 INT32 = range(-(2**31), 2**31)
 
 
@@ -134,7 +119,7 @@ def _container(
 ) -> ContainerView:
     st = as_dict(status)
     state_obj = as_dict(st.get("state"))
-    state, detail = "unknown", _EMPTY
+    state, detail = "unknown", as_dict(None)
     for key in ("terminated", "running", "waiting"):
         if isinstance(state_obj.get(key), dict):
             state, detail = key, state_obj[key]

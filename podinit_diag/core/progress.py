@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from podinit_diag.core.access import Json, as_dict
 from podinit_diag.core.kubetime import parse_time
-from podinit_diag.core.model import Json, Report
+from podinit_diag.core.model import Report, past_init_step
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ def completed_inits(pod: Json) -> frozenset[str]:
     for s in (pod.get("status") or {}).get("initContainerStatuses") or []:
         if not isinstance(s, dict):
             continue
-        t = (s.get("state") or {}).get("terminated") or {}
-        if (s.get("started") is True) if s.get("name") in sidecars else t.get("exitCode") == 0:
+        exit_code = as_dict(as_dict(s.get("state")).get("terminated")).get("exitCode")
+        if past_init_step(s.get("name") in sidecars, s.get("started") is True, exit_code):
             out.add(str(s.get("name")))
     return frozenset(out)
 

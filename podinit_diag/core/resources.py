@@ -4,9 +4,8 @@ kube-scheduler (``PodRequests`` in ``pkg/api/v1/resource``) takes, per resource,
 larger of (a) the app containers plus every native sidecar and (b) the largest regular
 init container plus the sidecars declared before it, then adds the pod overhead. The
 container that decides (b) is the one to name when an init container makes a pod
-unschedulable. Quantity strings are parsed by the official client's
-``kubernetes.utils.quantity`` (imported on first use only, so that ``import
-podinit_diag`` stays free of the client).
+unschedulable. Quantity strings are parsed by :mod:`podinit_diag.core.quantity`, which
+gives what the official client's ``kubernetes.utils.quantity`` gives without importing it.
 """
 
 from __future__ import annotations
@@ -14,20 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from podinit_diag.core.model import ContainerKind, ContainerView, Json
-from podinit_diag.core.normalize import as_dict
+from podinit_diag.core.access import Json, as_dict
+from podinit_diag.core.model import ContainerKind, ContainerView
+from podinit_diag.core.quantity import parse_quantity
 
 
 @lru_cache(maxsize=4096)
 def quantity(text: str) -> float | None:
     """A Kubernetes quantity (``250m``, ``6Gi``, ``1e3``) as a number; None if invalid.
 
-    Floats, not the client's Decimals: comparisons and sums over a handful of requests need
+    Floats, not the parser's Decimals: comparisons and sums over a handful of requests need
     no more precision, and they run for every pod of a scan."""
-    from kubernetes.utils.quantity import parse_quantity
-
     try:
-        return float(parse_quantity(text))  # type: ignore[no-untyped-call]
+        return float(parse_quantity(text))
     except (ValueError, ArithmeticError, TypeError):
         return None
 
@@ -40,10 +38,6 @@ class Effective:
     init_peak: float  # largest (regular init container + sidecars before it)
     driver: ContainerView | None  # the regular init container behind init_peak
     overhead: float
-
-    @property
-    def init_dominates(self) -> bool:
-        return self.driver is not None and self.init_peak > self.app_side
 
 
 def effective_request(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from podinit_diag.core.access import as_str
 from podinit_diag.core.kubetime import parse_time
-from podinit_diag.core.model import ConditionStep, ContainerKind, PodSnapshot, TimelineStep
-from podinit_diag.core.normalize import as_str
+from podinit_diag.core.model import ConditionStep, PodSnapshot, TimelineStep
 from podinit_diag.core.redact import redact
 
 # The order in which the kubelet sets the pod's conditions (Pod Lifecycle → Pod conditions).
@@ -51,7 +51,7 @@ def init_timeline(snap: PodSnapshot) -> tuple[TimelineStep, ...]:
             duration = snap.now - started
         else:
             duration = None
-        done = c.started if c.kind is ContainerKind.SIDECAR else c.completed
+        done = c.past_init_step
         blocking = not blocked and c.status is not None and not done
         blocked = blocked or blocking
         last = c.last_termination

@@ -71,13 +71,13 @@ from types import TracebackType
 from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from podinit_diag.core.access import JsonDict
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.kubetime import parse_time, translate_timestamp_since
 from podinit_diag.core.model import Bundle
 
 __all__ = ["USER", "ApiError", "ApiServer", "Step", "TestApiServer"]
 
-Json = dict[str, Any]
 
 # The identity the bearer token stands for; it appears in 403 messages like the real one.
 USER = "system:serviceaccount:test:initdoctor"
@@ -201,7 +201,7 @@ class ApiError(Exception):
         self.message = message
         self.details = dict(details or {})
 
-    def status(self) -> Json:
+    def status(self) -> JsonDict:
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -336,12 +336,12 @@ def _field_value(obj: Mapping[str, Any], path: str) -> str:
     return str(value)
 
 
-def parse_field_selector(text: str, resource: Resource) -> list[Callable[[Json], bool]]:
+def parse_field_selector(text: str, resource: Resource) -> list[Callable[[JsonDict], bool]]:
     """Parse ``a=b,c!=d`` for ``resource``; unknown fields are a 400 like the real server."""
     if not text.strip():
         return []
     allowed = {"metadata.name", "metadata.namespace", *resource.fields}
-    preds: list[Callable[[Json], bool]] = []
+    preds: list[Callable[[JsonDict], bool]] = []
     for term in text.split(","):
         term = term.strip()
         for op in ("!=", "==", "="):
@@ -363,7 +363,7 @@ def parse_field_selector(text: str, resource: Resource) -> list[Callable[[Json],
     return preds
 
 
-def _field_predicate(field_name: str, value: str, negate: bool) -> Callable[[Json], bool]:
+def _field_predicate(field_name: str, value: str, negate: bool) -> Callable[[JsonDict], bool]:
     return lambda obj: (_field_value(obj, field_name) == value) != negate
 
 
@@ -388,7 +388,7 @@ def etcd_key(obj: Mapping[str, Any]) -> str:
 
 
 def relocated(
-    bundle: Bundle, namespace: str, name: str, uid: str, pod: Json | None = None
+    bundle: Bundle, namespace: str, name: str, uid: str, pod: JsonDict | None = None
 ) -> Bundle:
     """``bundle`` as another pod of a generated cluster (``pod``, if given, stands for a
     prepared copy of its pod): renamed, with its events pointed at it and given their own
@@ -412,7 +412,7 @@ def relocated(
     return Bundle(pod=pod, events=tuple(events), logs=bundle.logs, captured_at=bundle.captured_at)
 
 
-def _copy(obj: Mapping[str, Any]) -> Json:
+def _copy(obj: Mapping[str, Any]) -> JsonDict:
     """A private deep copy: served objects are adjusted and must not alias the bundles'."""
     return {k: copy.deepcopy(v) for k, v in obj.items()}
 
@@ -427,12 +427,12 @@ class Store:
     """
 
     def __init__(self, bundles: Sequence[Bundle], namespaces: Iterable[str] = ()) -> None:
-        self.objects: dict[str, list[Json]] = {r.plural: [] for r in RESOURCES}
+        self.objects: dict[str, list[JsonDict]] = {r.plural: [] for r in RESOURCES}
         self.logs: dict[tuple[str, str], Mapping[str, bytes]] = {}
         seen: set[tuple[str, str, str]] = set()
         max_rv = 1
 
-        def add(resource: Resource, obj: Json) -> None:
+        def add(resource: Resource, obj: JsonDict) -> None:
             nonlocal max_rv
             meta = obj.setdefault("metadata", {})
             if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
@@ -492,7 +492,7 @@ class Store:
         self._index()
 
     def _index(self) -> None:
-        self._by_name: dict[tuple[str, str, str], Json] = {}
+        self._by_name: dict[tuple[str, str, str], JsonDict] = {}
         for plural, objs in self.objects.items():
             objs.sort(key=etcd_key)
             for o in objs:
@@ -500,14 +500,14 @@ class Store:
                 self._by_name[(plural, str(meta.get("namespace", "")), str(meta["name"]))] = o
         # id(obj) -> (obj, JSON): holding the object keeps its id from being reused by another
         # object after garbage collection, which would serve stale bytes.
-        self._encoded: dict[int, tuple[Json, bytes]] = {}
+        self._encoded: dict[int, tuple[JsonDict, bytes]] = {}
         # query fingerprint -> matching objects; per snapshot, so a new state invalidates it.
-        self.filtered: dict[str, list[Json]] = {}
+        self.filtered: dict[str, list[JsonDict]] = {}
 
-    def find(self, plural: str, namespace: str, name: str) -> Json | None:
+    def find(self, plural: str, namespace: str, name: str) -> JsonDict | None:
         return self._by_name.get((plural, namespace, name))
 
-    def encoded(self, obj: Json) -> bytes:
+    def encoded(self, obj: JsonDict) -> bytes:
         """An object's JSON, encoded once: like the apiserver's serialization cache, so
         that serving a big list costs a join, not a re-encoding of every object."""
         entry = self._encoded.get(id(obj))
@@ -536,7 +536,7 @@ class Store:
             plural = resource.plural
             old_objs = {_name_key(o): o for o in self.objects[plural]}
             new_objs = {_name_key(o): o for o in nxt.objects[plural]}
-            kept: list[Json] = []
+            kept: list[JsonDict] = []
             for key in sorted(old_objs.keys() | new_objs.keys()):
                 old, new = old_objs.get(key), new_objs.get(key)
                 if new is None:
@@ -597,8 +597,8 @@ class Change:
     rv: int
     plural: str
     type: str  # ADDED | MODIFIED | DELETED
-    obj: Json
-    prev: Json | None
+    obj: JsonDict
+    prev: JsonDict | None
     data: bytes  # obj's JSON
 
 
@@ -607,7 +607,7 @@ def _name_key(obj: Mapping[str, Any]) -> tuple[str, str]:
     return str(meta.get("namespace", "")), str(meta.get("name", ""))
 
 
-def _with_rv(obj: Mapping[str, Any], rv: int) -> Json:
+def _with_rv(obj: Mapping[str, Any], rv: int) -> JsonDict:
     """A shallow copy of ``obj`` with another resourceVersion (the rest is shared, unchanged)."""
     return {**obj, "metadata": {**_meta(obj), "resourceVersion": str(rv)}}
 
@@ -648,7 +648,7 @@ def _bundle_namespaces(bundles: Iterable[Bundle]) -> set[str]:
     return found
 
 
-def _namespace_object(name: str) -> Json:
+def _namespace_object(name: str) -> JsonDict:
     return {
         "kind": "Namespace",
         "apiVersion": "v1",
@@ -667,12 +667,12 @@ def _namespace_object(name: str) -> Json:
 # --- discovery -------------------------------------------------------------------------------
 
 
-def _resource_list(group_version: str) -> Json:
-    resources: list[Json] = []
+def _resource_list(group_version: str) -> JsonDict:
+    resources: list[JsonDict] = []
     for r in RESOURCES:
         if r.group_version != group_version:
             continue
-        entry: Json = {
+        entry: JsonDict = {
             "name": r.plural,
             "singularName": r.kind.lower(),
             "namespaced": r.namespaced,
@@ -702,7 +702,7 @@ def _resource_list(group_version: str) -> Json:
     }
 
 
-def _group_list() -> Json:
+def _group_list() -> JsonDict:
     groups = []
     for gv in GROUP_VERSIONS:
         name, version = gv.split("/")
@@ -722,11 +722,13 @@ def _age(obj: Mapping[str, Any], now: dt.datetime) -> str:
     return translate_timestamp_since(parse_time(_meta(obj).get("creationTimestamp")), now)
 
 
-def _table(resource: Resource, items: list[Json], list_meta: Json, include: str) -> Json:
+def _table(
+    resource: Resource, items: list[JsonDict], list_meta: JsonDict, include: str
+) -> JsonDict:
     """A ``meta.k8s.io/v1`` Table: kubectl prints only NAME and AGE without one."""
     now = dt.datetime.now(dt.UTC)
 
-    def col(name: str, kind: str = "string", priority: int = 0, fmt: str = "") -> Json:
+    def col(name: str, kind: str = "string", priority: int = 0, fmt: str = "") -> JsonDict:
         return {
             "name": name,
             "type": kind,
@@ -776,7 +778,7 @@ def _table(resource: Resource, items: list[Json], list_meta: Json, include: str)
         else:
             cells = [_meta(obj)["name"], _age(obj, now)]
         if include == "None":
-            row_obj: Json | None = None
+            row_obj: JsonDict | None = None
         elif include == "Object":
             row_obj = obj
         else:  # the default, Metadata: enough for kubectl's NAMESPACE column and --show-labels
@@ -785,7 +787,7 @@ def _table(resource: Resource, items: list[Json], list_meta: Json, include: str)
                 "apiVersion": "meta.k8s.io/v1",
                 "metadata": obj.get("metadata", {}),
             }
-        row: Json = {"cells": cells}
+        row: JsonDict = {"cells": cells}
         if row_obj is not None:
             row["object"] = row_obj
         rows.append(row)
@@ -842,7 +844,7 @@ class _Watch:
     def __init__(
         self,
         resource: Resource,
-        match: Callable[[Json], bool],
+        match: Callable[[JsonDict], bool],
         cursor: int,
         timeout: float,
         bookmarks: bool,
@@ -865,7 +867,7 @@ class _Watch:
         self.client_gone: Callable[[], bool] = lambda: False
         self._columns_sent = False
 
-    def line(self, kind: str, obj: Json, data: bytes) -> bytes:
+    def line(self, kind: str, obj: JsonDict, data: bytes) -> bytes:
         if self.table is not None:
             table = _table(
                 self.resource,
@@ -881,10 +883,10 @@ class _Watch:
         return b'{"type":"%s","object":%s}\n' % (kind.encode(), data)
 
     def bookmark(self, rv: int, initial_end: bool = False) -> bytes:
-        meta: Json = {"resourceVersion": str(rv)}
+        meta: JsonDict = {"resourceVersion": str(rv)}
         if initial_end:
             meta["annotations"] = {INITIAL_EVENTS_END: "true"}
-        obj: Json = {
+        obj: JsonDict = {
             "kind": self.resource.kind,
             "apiVersion": self.resource.group_version,
             "metadata": meta,
@@ -992,7 +994,7 @@ class ApiServer:
         # Watches wait on it for changes, drops and stops; waiting releases the lock.
         self._changed = threading.Condition(self._lock)
         self._advancing = threading.Lock()  # one step applied at a time
-        self._continues: dict[str, tuple[str, int, list[Json], str]] = {}
+        self._continues: dict[str, tuple[str, int, list[JsonDict], str]] = {}
         self._rv = int(self.store.resource_version)
         self._history: list[Change] = []
         self._floor = self._rv  # a watch from an older resourceVersion gets 410 Expired
@@ -1075,7 +1077,7 @@ class ApiServer:
         """Write a kubeconfig for this server (JSON, which is valid YAML for every reader)."""
         if not self.url:
             raise RuntimeError("start the server before writing a kubeconfig")
-        ctx: Json = {"cluster": context, "user": context}
+        ctx: JsonDict = {"cluster": context, "user": context}
         if namespace is not None:
             ctx["namespace"] = namespace
         config = {
@@ -1366,7 +1368,7 @@ class ApiServer:
             details["name"] = name
         raise ApiError(403, "Forbidden", message, details)
 
-    def _find(self, store: Store, resource: Resource, namespace: str | None, name: str) -> Json:
+    def _find(self, store: Store, resource: Resource, namespace: str | None, name: str) -> JsonDict:
         if namespace is not None or not resource.namespaced:
             found = store.find(resource.plural, namespace or "", name)
             if found is not None:
@@ -1428,7 +1430,7 @@ class ApiServer:
         limit = _parse_int("limit", query["limit"]) if query.get("limit") else 0
         end = len(items) if limit <= 0 else min(len(items), offset + limit)
         page = items[offset:end]
-        list_meta: Json = {"resourceVersion": resource_version}
+        list_meta: JsonDict = {"resourceVersion": resource_version}
         if end < len(items):
             token_out = secrets.token_urlsafe(18)
             with self._lock:
@@ -1456,11 +1458,11 @@ class ApiServer:
         self,
         namespace: str | None,
         labels: list[Requirement],
-        fields: list[Callable[[Json], bool]],
-    ) -> Callable[[Json], bool]:
+        fields: list[Callable[[JsonDict], bool]],
+    ) -> Callable[[JsonDict], bool]:
         forbidden = self.forbidden_namespaces
 
-        def match(obj: Json) -> bool:
+        def match(obj: JsonDict) -> bool:
             meta = _meta(obj)
             ns = meta.get("namespace")
             if namespace is not None and ns != namespace:
@@ -1481,8 +1483,8 @@ class ApiServer:
         resource: Resource,
         namespace: str | None,
         labels: list[Requirement],
-        fields: list[Callable[[Json], bool]],
-    ) -> list[Json]:
+        fields: list[Callable[[JsonDict], bool]],
+    ) -> list[JsonDict]:
         match = self._matcher(namespace, labels, fields)
         return [obj for obj in store.objects[resource.plural] if match(obj)]
 
@@ -1904,3 +1906,13 @@ def _write_certificates(directory: str) -> tuple[str, str, str]:
             )
         )
     return ca_file, cert_file, key_file
+
+
+@contextlib.contextmanager
+def loopback(server: ApiServer, namespace: str | None = None) -> Iterator[str]:
+    """Run ``server`` on loopback; yields the path of a kubeconfig for it (its context's
+    namespace ``namespace``), deleted with the server when the block ends."""
+    with server, tempfile.TemporaryDirectory() as tmp:
+        kubeconfig = os.path.join(tmp, "kubeconfig")
+        server.write_kubeconfig(kubeconfig, namespace=namespace)
+        yield kubeconfig

@@ -1,6 +1,6 @@
 """Incidents as they unfold: pods at successive moments, for ``--wait`` tests and demo.
 
-A :class:`Stage` says where each container of a pod is at one moment; :func:`pod_at`
+A :class:`Moment` says where each container of a pod is at one moment; :func:`pod_at`
 writes the pod as the kubelet reports it then (phase, conditions with their transition
 times, container statuses, as ``kubectl get pod -o json`` shows them). :func:`rollout`
 and :func:`missing_secret` are the built-in scenarios: a Deployment whose two pods
@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from podinit_diag.core.access import JsonDict
 from podinit_diag.core.kubetime import format_time, parse_time
 from podinit_diag.core.model import Bundle
+from podinit_diag.devserver.apiserver import ApiServer, Step
 
-Json = dict[str, Any]
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class Stage:
+class Moment:
     """A pod ``at`` seconds after its creation. ``inits``: for each init container in spec
     order, ``(started, finished)`` seconds (None: not yet). ``app``: the app container's
     start (None: not yet); ``ready``: when it became ready. ``app_error``: the app container
@@ -52,7 +53,9 @@ def _cid(pod: str, name: str) -> str:
     return "containerd://" + hashlib.sha256(f"{pod}/{name}".encode()).hexdigest()
 
 
-def _condition(kind: str, true_since: float | None, since: float, reason: str, msg: str) -> Json:
+def _pod_condition(
+    kind: str, true_since: float | None, since: float, reason: str, msg: str
+) -> JsonDict:
     if true_since is not None:
         return {
             "lastProbeTime": None,
@@ -70,7 +73,7 @@ def _condition(kind: str, true_since: float | None, since: float, reason: str, m
     }
 
 
-def pod_at(template: Json, stage: Stage, created: float = 0.0) -> Json:
+def pod_at(template: JsonDict, stage: Moment, created: float = 0.0) -> JsonDict:
     """``template`` (metadata and spec of a scheduled pod, created ``created`` seconds after
     :data:`T0`) with the status of ``stage`` (times in the same clock)."""
     pod = copy.deepcopy(template)
@@ -80,7 +83,7 @@ def pod_at(template: Json, stage: Stage, created: float = 0.0) -> Json:
     init_statuses = []
     for c, (started, finished) in zip(inits, stage.inits, strict=True):
         image = c["image"] if "/" in c["image"] else f"docker.io/library/{c['image']}"
-        s: Json = {"image": image, "imageID": "", "lastState": {}, "name": c["name"]}
+        s: JsonDict = {"image": image, "imageID": "", "lastState": {}, "name": c["name"]}
         if started is None:
             s |= {"ready": False, "restartCount": 0, "started": False}
             s["state"] = {"waiting": {"reason": "PodInitializing"}}
@@ -106,7 +109,7 @@ def pod_at(template: Json, stage: Stage, created: float = 0.0) -> Json:
         init_statuses.append(s)
     initialized = stage.inits[-1][1] if all(f is not None for _, f in stage.inits) else None
     pending = [c["name"] for c, (_, f) in zip(inits, stage.inits, strict=True) if f is None]
-    a: Json = {"image": app["image"], "imageID": "", "lastState": {}, "name": app["name"]}
+    a: JsonDict = {"image": app["image"], "imageID": "", "lastState": {}, "name": app["name"]}
     if stage.app is not None:
         a["containerID"] = _cid(name, app["name"])
         a["imageID"] = (
@@ -126,7 +129,7 @@ def pod_at(template: Json, stage: Stage, created: float = 0.0) -> Json:
     unready = f"containers with unready status: [{app['name']}]"
     pod["status"] = {
         "conditions": [
-            _condition("PodReadyToStartContainers", sandbox, created, "", "")
+            _pod_condition("PodReadyToStartContainers", sandbox, created, "", "")
             if sandbox is not None
             else {
                 "lastProbeTime": None,
@@ -134,22 +137,24 @@ def pod_at(template: Json, stage: Stage, created: float = 0.0) -> Json:
                 "status": "False",
                 "type": "PodReadyToStartContainers",
             },
-            _condition(
+            _pod_condition(
                 "Initialized",
                 initialized,
                 created,
                 "ContainersNotInitialized",
                 f"containers with incomplete status: [{' '.join(pending)}]",
             ),
-            _condition("Ready", stage.ready, initialized or created, "ContainersNotReady", unready),
-            _condition(
+            _pod_condition(
+                "Ready", stage.ready, initialized or created, "ContainersNotReady", unready
+            ),
+            _pod_condition(
                 "ContainersReady",
                 stage.ready,
                 initialized or created,
                 "ContainersNotReady",
                 unready,
             ),
-            _condition("PodScheduled", created, created, "", ""),
+            _pod_condition("PodScheduled", created, created, "", ""),
         ],
         "containerStatuses": [a],
         "hostIP": "10.0.4.21",
@@ -164,7 +169,7 @@ def pod_at(template: Json, stage: Stage, created: float = 0.0) -> Json:
     return pod
 
 
-def _events(pod: Json, stage: Stage) -> tuple[Json, ...]:
+def _events(pod: JsonDict, stage: Moment) -> tuple[JsonDict, ...]:
     meta = pod["metadata"]
     out = []
     for i, (at, kind, reason, message) in enumerate(e for e in stage.events if e[0] <= stage.at):
@@ -205,8 +210,8 @@ _RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory
 
 
 def _template(
-    namespace: str, name: str, rs: str, rs_uid: str, app_image: str, env: list[Json]
-) -> Json:
+    namespace: str, name: str, rs: str, rs_uid: str, app_image: str, env: list[JsonDict]
+) -> JsonDict:
     uid = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{namespace}/{name}"))
     mount = [
         {
@@ -321,7 +326,7 @@ def _container_events(name: str, image: str, at: float) -> list[tuple[float, str
 
 def _workload(
     namespace: str, app: str, rs: str, rs_uid: str, replicas: int, image: str
-) -> tuple[Json, ...]:
+) -> tuple[JsonDict, ...]:
     labels = {"app.kubernetes.io/name": app}
     deploy_uid = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{namespace}/deploy/{app}"))
     deploy = {
@@ -379,7 +384,7 @@ def _workload(
     return deploy, replicaset, *_postgres(namespace)
 
 
-def _postgres(namespace: str) -> tuple[Json, Json]:
+def _postgres(namespace: str) -> tuple[JsonDict, JsonDict]:
     """The Service the init containers wait for, with a ready endpoint."""
     labels = {"app.kubernetes.io/name": "postgres"}
     service = {
@@ -415,7 +420,7 @@ def _postgres(namespace: str) -> tuple[Json, Json]:
 
 
 def _steps(
-    pods: list[tuple[Json, float, list[Stage]]], related: tuple[Json, ...]
+    pods: list[tuple[JsonDict, float, list[Moment]]], related: tuple[JsonDict, ...]
 ) -> list[tuple[float, list[Bundle]]]:
     """The cluster at every moment one of the pods changes: each pod (created at its
     offset) at its latest stage by then."""
@@ -491,11 +496,11 @@ def rebase(
     ]
 
 
-def _shift(stage: Stage, offset: float) -> Stage:
+def _shift(stage: Moment, offset: float) -> Moment:
     def sh(v: float | None) -> float | None:
         return None if v is None else v + offset
 
-    return Stage(
+    return Moment(
         at=stage.at + offset,
         inits=tuple((sh(a), sh(b)) for a, b in stage.inits),
         app=sh(stage.app),
@@ -505,7 +510,7 @@ def _shift(stage: Stage, offset: float) -> Stage:
     )
 
 
-def _happy(image: str, app: str) -> list[Stage]:
+def _happy(image: str, app: str) -> list[Moment]:
     events = [
         (0.0, "Normal", "Scheduled", f"Successfully assigned shop/{{pod}} to {NODE}"),
         *_container_events("wait-for-db", "busybox:1.36", 3),
@@ -514,12 +519,12 @@ def _happy(image: str, app: str) -> list[Stage]:
     ]
     ev = tuple(events)
     return [
-        Stage(0, ((None, None), (None, None)), events=ev),
-        Stage(3, ((3, None), (None, None)), events=ev),
-        Stage(14, ((3, 13), (14, None)), events=ev),
-        Stage(41, ((3, 13), (14, 40)), events=ev),
-        Stage(44, ((3, 13), (14, 40)), app=43, events=ev),
-        Stage(52, ((3, 13), (14, 40)), app=43, ready=51, events=ev),
+        Moment(0, ((None, None), (None, None)), events=ev),
+        Moment(3, ((3, None), (None, None)), events=ev),
+        Moment(14, ((3, 13), (14, None)), events=ev),
+        Moment(41, ((3, 13), (14, 40)), events=ev),
+        Moment(44, ((3, 13), (14, 40)), app=43, events=ev),
+        Moment(52, ((3, 13), (14, 40)), app=43, ready=51, events=ev),
     ]
 
 
@@ -552,8 +557,29 @@ def missing_secret() -> list[tuple[float, list[Bundle]]]:
     message = 'secret "payment-gateway" not found'
     happy = _happy(image, "orders-api")[:4]
     events = happy[-1].events[:-3] + ((42.0, "Warning", "Failed", f"Error: {message}"),)
-    stuck = Stage(
+    stuck = Moment(
         42, ((3, 13), (14, 40)), app_error=("CreateContainerConfigError", message), events=events
     )
     pods = [(_template("shop", f"{rs}-w2n8r", rs, rs_uid, image, env), 0.0, [*happy, stuck])]
     return _steps(pods, _workload("shop", "orders-api", rs, rs_uid, 1, image))
+
+
+def demo_incidents(now: datetime, speed: float = 10) -> list[tuple[str, str, ApiServer]]:
+    """``--demo --wait``'s incidents as (title, the target to wait for, a server replaying
+    it ``speed`` times faster than it happened), dated so that each ends at ``now``: no
+    time in it lies in the future."""
+
+    def servers(steps: list[tuple[float, list[Bundle]]]) -> ApiServer:
+        moved = rebase(steps, now - timedelta(seconds=steps[-1][0]))
+        return ApiServer([], timeline=[Step(at, bundles) for at, bundles in moved], speed=speed)
+
+    failing = missing_secret()
+    pod = failing[0][1][0].pod["metadata"]["name"]
+    return [
+        ("A Deployment rolling out two pods", "deploy/web", servers(rollout())),
+        (
+            "A pod whose app container needs a Secret that does not exist",
+            f"pod/{pod}",
+            servers(failing),
+        ),
+    ]

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from podinit_diag.rules import Rule, all_rules
+from podinit_diag.rules import BY_CODE, RULES, Rule
 
 
 def find_rule(code: str) -> Rule | None:
-    return next((r for r in all_rules() if r.code == code.upper()), None)
+    return BY_CODE.get(code.upper())
+
+
+def render(code: str | None, output: str) -> str:
+    """``--list-rules`` (no code) or ``--explain CODE`` in one of the outputs; LookupError
+    for a code no rule has."""
+    if code is None:
+        return render_rules(RULES, output)
+    r = find_rule(code)
+    if r is None:
+        raise LookupError(code)
+    return json.dumps(rule_dict(r), indent=2) + "\n" if output == "json" else explain(r)
+
+
+def render_rules(rules: Sequence[Rule], output: str) -> str:
+    """``--list-rules`` in one of the outputs."""
+    if output == "markdown":
+        return rules_markdown(rules)
+    if output == "json":
+        return json.dumps([rule_dict(r) for r in rules], indent=2) + "\n"
+    from podinit_diag.render.table import render_rules as table
+
+    return table(rules)
 
 
 def rule_dict(r: Rule) -> dict[str, Any]:
@@ -30,8 +54,7 @@ def explain(r: Rule) -> str:
     return "\n".join(out) + "\n"
 
 
-def rules_markdown() -> str:
-    rules = all_rules()
+def rules_markdown(rules: Sequence[Rule] = RULES) -> str:
     out = [
         "# Rules",
         "",

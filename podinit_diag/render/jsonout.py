@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from podinit_diag import __version__
 from podinit_diag.core.kubetime import format_time, human_duration
 from podinit_diag.core.model import ConditionStep, Finding, Report, TimelineStep
 from podinit_diag.core.summary import ScanSummary
+from podinit_diag.core.version import VERSION
 
 SCHEMA_VERSION = 1
 
@@ -42,7 +42,7 @@ def report_dict(r: Report) -> dict[str, Any]:
         "observed_at": format_time(r.observed_at),
         "source": r.source,
         "init_timeline": [_step(s) for s in r.timeline],
-        "pod_conditions": [_condition(c) for c in r.conditions],
+        "pod_conditions": [_condition_dict(c) for c in r.conditions],
         "waiting_at": _waiting_at(r),
         "ready_after_seconds": _seconds(r.ready_after),
         "findings": [finding_dict(f) for f in r.findings],
@@ -73,7 +73,7 @@ def _seconds(d: timedelta | None) -> int | None:
     return int(d.total_seconds()) if d is not None else None
 
 
-def _condition(c: ConditionStep) -> dict[str, Any]:
+def _condition_dict(c: ConditionStep) -> dict[str, Any]:
     return {
         "type": c.type,
         "status": c.status,
@@ -113,17 +113,18 @@ def _step(s: TimelineStep) -> dict[str, Any]:
     }
 
 
-def envelope(reports: Sequence[Report], errors: Sequence[str] = ()) -> dict[str, Any]:
+def envelope(reports: Sequence[Report]) -> dict[str, Any]:
+    # "errors" is the scan's (namespaces it could not read); a pod's own are in its report
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "initdoctor", "version": __version__},
+        "tool": {"name": "initdoctor", "version": VERSION},
         "reports": [report_dict(r) for r in reports],
-        "errors": list(errors),
+        "errors": [],
     }
 
 
-def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
-    return json.dumps(envelope(reports, errors), indent=2, ensure_ascii=False) + "\n"
+def render(reports: Sequence[Report]) -> str:
+    return json.dumps(envelope(reports), indent=2, ensure_ascii=False) + "\n"
 
 
 def scan_tail(s: ScanSummary) -> dict[str, Any]:
@@ -152,11 +153,6 @@ def scan_tail(s: ScanSummary) -> dict[str, Any]:
     return doc
 
 
-def render_scan(s: ScanSummary) -> str:
-    """A summary whose reports were kept (no sink), all at once."""
-    return ScanStream().end(s, s.reports)
-
-
 class ScanStream:
     """A scan's JSON written as it goes: the envelope's head, each report as it is ready,
     then errors, groups and summary, so the reports of a big cluster are never all in
@@ -183,11 +179,10 @@ class ScanStream:
         self._count += 1
         return ("," if self._count > 1 else "") + encoded
 
-    def end(self, s: ScanSummary, reports: Sequence[Report] = ()) -> str:
-        """The rest; ``reports`` not yet written through :meth:`item` come first."""
+    def end(self, s: ScanSummary) -> str:
+        """The rest: errors, groups and summary (the head too, if no report came)."""
         head = "" if self._started else self.start()
-        items = "".join(self.item(self.encode(r)) for r in reports)
-        return head + items + "]," + _compact(scan_tail(s))[1:] + "\n"
+        return head + "]," + _compact(scan_tail(s))[1:] + "\n"
 
 
 def _compact(doc: Any) -> str:

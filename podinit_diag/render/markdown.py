@@ -82,11 +82,8 @@ def _bold(row: list[str], col: int, marked: bool, suffix: str = "") -> list[str]
     return row
 
 
-def render(reports: Sequence[Report], errors: Sequence[str] = ()) -> str:
-    text = "\n".join(render_one(r) for r in reports)
-    if errors:
-        text += "\n### Errors\n\n" + "\n".join(f"- {e}" for e in errors) + "\n"
-    return text
+def render(reports: Sequence[Report]) -> str:
+    return "\n".join(render_one(r) for r in reports)
 
 
 def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None) -> str:

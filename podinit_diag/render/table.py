@@ -67,12 +67,9 @@ def render_one(r: Report, colour: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(reports: Sequence[Report], errors: Sequence[str] = (), colour: bool = False) -> str:
+def render(reports: Sequence[Report], colour: bool = False) -> str:
     parts = [render_one(r, colour) for r in reports]
-    text = ("\n" + "─" * 72 + "\n\n").join(parts)
-    for e in errors:
-        text += f"\nerror: {e}\n"
-    return text
+    return ("\n" + "─" * 72 + "\n\n").join(parts)
 
 
 def render_rules(rules: Sequence[Rule]) -> str:

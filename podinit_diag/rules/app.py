@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import (
     ContainerKind,
@@ -13,7 +14,6 @@ from podinit_diag.core.model import (
     Severity,
     Stage,
 )
-from podinit_diag.core.normalize import as_dict, as_list, as_str
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import Verdict
@@ -71,7 +71,14 @@ def _crash_draft(v: Verdict, snap: PodSnapshot, headline: str, fix: str) -> Draf
     return Draft(c, headline + implicated, tuple(proof), fix)
 
 
-@rule("PI501", "app-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI501",
+    "app-crashloop",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def app_crashloop(ctx: RuleContext) -> Iterator[Draft]:
     """An app container keeps exiting and being restarted.
 
@@ -103,7 +110,14 @@ def app_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI502", "app-oomkilled", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI502",
+    "app-oomkilled",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def app_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
     """An app container is killed for exceeding its memory limit.
 
@@ -136,7 +150,14 @@ def app_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI503", "app-probe-failing", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI503",
+    "app-probe-failing",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=("Unhealthy", "Killing"),
+)
 def app_probe_failing(ctx: RuleContext) -> Iterator[Draft]:
     """An app container's liveness, readiness or startup probe keeps failing.
 
@@ -183,7 +204,15 @@ def app_probe_failing(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI504", "app-exited-error", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI504",
+    "app-exited-error",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+)
 def app_exited_error(ctx: RuleContext) -> Iterator[Draft]:
     """An app container exited with an error and will not be restarted.
 
@@ -210,7 +239,15 @@ def app_exited_error(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI505", "app-command-not-found", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI505",
+    "app-command-not-found",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+)
 def app_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
     """An app container's command does not exist in its image.
 
@@ -243,7 +280,14 @@ def app_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI506", "app-start-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI506",
+    "app-start-failed",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def app_start_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The runtime could not create or start an app container.
 
@@ -309,3 +353,14 @@ def app_not_ready(ctx: RuleContext) -> Iterator[Draft]:
             f"Check the readiness probe{' and readiness gates' if gates else ''} of container "
             f"{c.name} and its log (`{ev.logs_command(snap, c, False)}`) for what it waits on.",
         )
+
+
+RULES = (
+    app_crashloop,
+    app_oomkilled,
+    app_probe_failing,
+    app_exited_error,
+    app_command_not_found,
+    app_start_failed,
+    app_not_ready,
+)

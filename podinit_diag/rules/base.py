@@ -1,10 +1,15 @@
-"""The rule contract: one failure class, one stable code, one severity.
+"""The rule contract: one failure class, one stable code, one severity, and the facts
+the rest of the system must know about it.
 
 A rule is a pure function of a :class:`RuleContext` that yields :class:`Draft`
 findings; the engine stamps them with the rule's code, severity and docs anchor.
 Its docstring is its documentation and must have the three sections
 ``What it detects``, ``Why it happens`` and ``How to fix`` (``docs/rules.md`` and
-``--explain`` are generated from it).
+``--explain`` are generated from it). What it declares beside the function (the event
+reasons it reads, whether its finding makes success impossible, whether a live fetch
+should read logs or look objects up for it) is what scans, ``--wait`` and the fetch
+plan are derived from, so a new rule works everywhere once it is in its family's
+``RULES``.
 """
 
 from __future__ import annotations
@@ -13,30 +18,22 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
 
-from podinit_diag.core.model import ContainerKind, ContainerView, Evidence, Severity, Stage
-
-if TYPE_CHECKING:
-    from podinit_diag.core.model import PodSnapshot
-    from podinit_diag.rules.classify import Verdict
-    from podinit_diag.rules.pod import SchedulingFailure
+from podinit_diag.core.lazyre import lazy
+from podinit_diag.core.model import (
+    Config,
+    ContainerKind,
+    ContainerView,
+    Evidence,
+    PodSnapshot,
+    Severity,
+    Stage,
+)
+from podinit_diag.rules.classify import Verdict, classify_containers
+from podinit_diag.rules.scheduling import SchedulingFailure, scheduling_failure
 
 DOC_SECTIONS = ("What it detects", "Why it happens", "How to fix")
-
-
-@dataclass(frozen=True)
-class Config:
-    stuck_after: timedelta = timedelta(minutes=5)
-    select: tuple[str, ...] = ()  # codes or prefixes; empty means all
-    ignore: tuple[str, ...] = ()
-
-    def enabled(self, code: str) -> bool:
-        if self.select and not any(code.startswith(s) for s in self.select):
-            return False
-        return not any(code.startswith(s) for s in self.ignore)
 
 
 _UNSET: object = object()
@@ -62,10 +59,8 @@ class RuleContext:
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:
-        """Each container's single trouble (see analysis.py for the precedence)."""
+        """Each container's single trouble (see classify.py for the precedence)."""
         if self._verdicts is None:
-            from podinit_diag.rules.classify import classify_containers
-
             self._verdicts = classify_containers(self.snap, self.config)
         return self._verdicts
 
@@ -82,8 +77,6 @@ class RuleContext:
     def scheduling(self) -> SchedulingFailure | None:
         """The scheduler's latest explanation while the pod is unschedulable (parsed once)."""
         if self._scheduling is _UNSET:
-            from podinit_diag.rules.pod import scheduling_failure
-
             self._scheduling = scheduling_failure(self.snap)
         return self._scheduling  # type: ignore[return-value]
 
@@ -104,6 +97,9 @@ class Draft:
 
 
 RuleFunc = Callable[[RuleContext], Iterable[Draft]]
+# The objects a live fetch should look up for a rule's findings, as (kind, name) in the
+# pod's namespace: the report then says whether they exist (Secrets: metadata only).
+LookupFunc = Callable[[RuleContext], Iterable[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,13 @@ class Rule:
     summary: str
     sections: tuple[tuple[str, str], ...]
     priority: int = 5  # within one container, lower ranks first (a root cause before symptoms)
-    verdict: bool = False  # words only the verdicts carrying its code (see analysis.py)
+    # Words the classifier's verdicts carrying its code (see classify.py); it runs only on
+    # pods with such a verdict or with one of its ``events``.
+    verdict: bool = False
+    events: frozenset[str] = frozenset()  # the event reasons it reads (scans ask for these)
+    hopeless: bool = False  # its finding means the pod cannot succeed (--wait stops early)
+    logs: bool = True  # a live fetch reads the logs of the container it names
+    lookups: LookupFunc | None = None
 
     @property
     def anchor(self) -> str:
@@ -127,10 +129,12 @@ class Rule:
         """The rule's part of a finding's sort key (stage, priority, severity), computed once."""
         return (self.stage.value, self.priority, self.severity.rank)
 
+    def __call__(self, ctx: RuleContext) -> Iterable[Draft]:
+        return self.func(ctx)
 
-REGISTRY: dict[str, Rule] = {}
-_CODE = re.compile(r"^PI\d{3}$")
-_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+_CODE = lazy(r"^PI\d{3}$")
+_NAME = lazy(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def rule(
@@ -138,23 +142,38 @@ def rule(
     name: str,
     severity: Severity,
     stage: Stage,
+    *,
     priority: int = 5,
     verdict: bool = False,
-) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a rule; refuses duplicate codes and docstrings without the three sections."""
+    events: Iterable[str] = (),
+    hopeless: bool = False,
+    logs: bool = True,
+    lookups: LookupFunc | None = None,
+) -> Callable[[RuleFunc], Rule]:
+    """Make a :class:`Rule` of a function; refuses docstrings without the three sections.
+    The family module lists it in its ``RULES``."""
 
-    def register(func: RuleFunc) -> RuleFunc:
+    def make(func: RuleFunc) -> Rule:
         if not _CODE.match(code) or not _NAME.match(name):
             raise ValueError(f"bad rule code or name: {code} {name}")
-        if code in REGISTRY:
-            raise ValueError(f"duplicate rule code {code}")
         summary, sections = parse_doc(inspect.getdoc(func) or "", code)
-        REGISTRY[code] = Rule(
-            code, name, severity, stage, func, summary, sections, priority, verdict
+        return Rule(
+            code,
+            name,
+            severity,
+            stage,
+            func,
+            summary,
+            sections,
+            priority=priority,
+            verdict=verdict,
+            events=frozenset(events),
+            hopeless=hopeless,
+            logs=logs,
+            lookups=lookups,
         )
-        return func
 
-    return register
+    return make
 
 
 def parse_doc(doc: str, code: str) -> tuple[str, tuple[tuple[str, str], ...]]:

@@ -2,22 +2,29 @@
 
 Several rules describe the same container from different angles (an OOM kill is
 also a crash loop, a missing Service is also a network failure); reporting all
-of them would bury the root cause. This module is the precedence table, in the
-kubelet's own order: image pull, configuration, process start, then what the
-running process did (OOM kill, missing command, permission, dependency,
-network, generic crash), then probes and readiness. Each rule module then only
-words the verdicts that carry its code.
+of them would bury the root cause. The precedence is data: for each kind of
+container an ordered list of :class:`Case`, in the kubelet's own order (image pull,
+configuration, process start, then what the running process did: OOM kill, missing
+command, permission, dependency, network, generic crash; then probes and readiness).
+The first case whose test holds decides; a case without a code means "nothing to say
+yet". Each rule module then only words the verdicts that carry its code, and
+:func:`emitted_codes` lets the catalogue test check that every code here has a rule.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import Any
 
+from podinit_diag.core.access import as_list
+from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
+    Config,
     ContainerKind,
     ContainerView,
     EventView,
@@ -25,26 +32,32 @@ from podinit_diag.core.model import (
     PodSnapshot,
     Termination,
 )
-from podinit_diag.core.normalize import as_list
 from podinit_diag.core.redact import redact
 from podinit_diag.rules.dependency import Dependency, find_unavailable_dependency
 from podinit_diag.rules.logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
-
-if TYPE_CHECKING:
-    from podinit_diag.rules.base import Config
+from podinit_diag.rules.messages import (
+    CONFIG_FALLBACK,
+    PULL_FALLBACK,
+    config_code,
+    config_codes,
+    image_pull_code,
+    pull_codes,
+)
 
 START_FAILURE_REASONS = frozenset(
     {"CreateContainerError", "RunContainerError", "StartError", "ContainerCannotRun"}
 )
-IMAGE_REASONS = frozenset(
-    {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
-)
+# Waiting reasons whose image failure is named by the reason itself; the others
+# (ErrImagePull, ImagePullBackOff) by the registry's words.
+IMAGE_WAITING_CODES = {"InvalidImageName": "PI205", "ErrImageNeverPull": "PI206"}
+IMAGE_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", *IMAGE_WAITING_CODES})
 _FAILING_WAITS = START_FAILURE_REASONS | {"CrashLoopBackOff"}
 FAILED_TERMINATION_REASONS = frozenset({"Error", "OOMKilled", "StartError", "ContainerCannotRun"})
 # Pod-level ends whose container kills are symptoms, reported by the PI0xx rules.
 LIFECYCLE_REASONS = frozenset({"Evicted", "Preempted", "DeadlineExceeded", "NodeLost", "Shutdown"})
 RECENT_FAILURE = timedelta(minutes=10)  # longer than the kubelet's 5-minute back-off cap
 PROBE_FAILURES_THRESHOLD = 3
+_NOT_STARTED = frozenset({"PodInitializing", "ContainerCreating"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,112 @@ class Verdict:
     sleep: Sleep | None = None
     probes: tuple[EventView, ...] = ()
     dependency: Dependency | None = None
+    network: bool = False  # the trouble is (or may be) reaching something over the network
+
+
+@dataclass(frozen=True)
+class Case:
+    """One line of a precedence table: when ``test`` holds, the container's trouble is
+    ``code`` (None: nothing to report yet), and the verdict carries the failed run's
+    details (``failure``) and the facts named in ``fields`` (verdict field, fact)."""
+
+    code: str | None
+    test: Callable[[Facts], bool]
+    failure: bool = False
+    fields: tuple[tuple[str, str], ...] = ()
+    network: bool = False
+
+
+def _case(code: str | None, test: Callable[[Facts], bool], *fields: str, **kw: Any) -> Case:
+    """A case whose ``fields`` are ``"field"`` (the fact of that name) or ``"field=fact"``."""
+    pairs = tuple((f.partition("=")[0], f.partition("=")[2] or f) for f in fields)
+    return Case(code, test, fields=pairs, **kw)
+
+
+def _failed(
+    code: str, test: Callable[[Facts], bool] = lambda f: True, *fields: str, **kw: Any
+) -> Case:
+    """A case for a container whose last run failed: the verdict carries that run."""
+    return _case(code, lambda f: f.failed and test(f), *fields, failure=True, **kw)
+
+
+INIT_CASES: tuple[Case, ...] = (
+    _failed("PI104", lambda f: f.failure.start_failure and f.failure.not_found),
+    _failed("PI105", lambda f: f.failure.start_failure and f.failure.permission),
+    _failed("PI109", lambda f: f.failure.start_failure),
+    _failed("PI103", lambda f: f.failure.oom),
+    _failed("PI104", lambda f: f.failure.not_found),
+    _failed("PI105", lambda f: f.failure.permission),
+    _failed("PI107", lambda f: f.dependency is not None, "dependency", network=True),
+    _failed("PI110", lambda f: f.failure.network, network=True),
+    _failed("PI102", lambda f: f.restart_never),
+    _failed("PI101"),
+    _case(None, lambda f: not f.running),
+    _case("PI108", lambda f: f.sleeps_past_stuck, "running_for", "sleep"),
+    _case(None, lambda f: not f.stuck),
+    _case(
+        "PI107",
+        lambda f: f.dependency is not None,
+        "log_hit=current_hit",
+        "running_for",
+        "dependency",
+        network=True,
+    ),
+    _case(
+        "PI110",
+        lambda f: f.current_category is not None and f.current_category.is_network,
+        "category=current_category",
+        "log_hit=current_hit",
+        "running_for",
+        network=True,
+    ),
+    _case("PI106", lambda f: True, "log_hit=telling_hit", "running_for", network=True),
+)
+
+SIDECAR_CASES: tuple[Case, ...] = (
+    # stopped with the pod at the end of a Job: expected, whatever the exit code
+    _case(None, lambda f: f.job_over and f.c.state == "terminated"),
+    _failed("PI401"),
+    _case(None, lambda f: not f.running),
+    _case("PI402", lambda f: not f.c.started and bool(f.startup), "probes=startup", "running_for"),
+    _case(None, lambda f: not f.c.started),
+    _case(
+        "PI403",
+        lambda f: not f.c.ready and bool(f.readiness or f.stuck),
+        "probes=readiness",
+        "running_for",
+    ),
+)
+
+APP_CASES: tuple[Case, ...] = (
+    _failed("PI505", lambda f: f.failure.start_failure and f.failure.not_found),
+    _failed("PI506", lambda f: f.failure.start_failure),
+    _failed("PI503", lambda f: f.killed_by_liveness, "probes=liveness_and_kills"),
+    _failed("PI502", lambda f: f.failure.oom),
+    _failed("PI505", lambda f: f.failure.not_found),
+    _failed("PI504", lambda f: f.restart_never),
+    _failed("PI501"),
+    _case(None, lambda f: not f.running),
+    _case("PI503", lambda f: bool(f.failing_probes), "probes=failing_probes", "running_for"),
+    _case(
+        "PI507",
+        lambda f: not f.c.ready and f.snap.condition_true("Initialized") and f.stuck,
+        "running_for",
+    ),
+)
+
+CASES: dict[ContainerKind, tuple[Case, ...]] = {
+    ContainerKind.INIT: INIT_CASES,
+    ContainerKind.SIDECAR: SIDECAR_CASES,
+    ContainerKind.APP: APP_CASES,
+}
+
+
+def emitted_codes() -> frozenset[str]:
+    """Every code the classifier can give a container."""
+    tables = {c.code for cases in CASES.values() for c in cases if c.code is not None}
+    image = {*IMAGE_WAITING_CODES.values(), *pull_codes(), PULL_FALLBACK}
+    return frozenset(tables | image | {*config_codes(), CONFIG_FALLBACK})
 
 
 def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...]:
@@ -89,32 +208,142 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
                 continue
             if c.reason in _NOT_STARTED and not c.restart_count:
                 continue  # waiting its turn behind earlier containers: nothing of its own
-        v = None
-        if not killed:
-            if c.kind is ContainerKind.INIT:
-                v = _init(c, snap, config)
-            elif c.kind is ContainerKind.SIDECAR:
-                v = _sidecar(c, snap, config, job_over)
-            else:
-                v = _app(c, snap, config)
+        if killed:
+            continue
+        if c.kind is ContainerKind.APP and c.state == "running" and c.ready and not c.restart_count:
+            continue  # healthy: the common case, decided without reading events
+        v = _decide(Facts(c, snap, config, job_over))
         if v is not None:
             out.append(v)
     return tuple(out)
 
 
+def _decide(f: Facts) -> Verdict | None:
+    for case in CASES[f.c.kind]:
+        if not case.test(f):
+            continue
+        if case.code is None:
+            return None
+        kw: dict[str, Any] = {field: getattr(f, fact) for field, fact in case.fields}
+        if case.failure:
+            failure = f.failure
+            kw |= {
+                "termination": failure.termination,
+                "message": failure.message,
+                "message_ref": failure.message_ref,
+                "category": failure.category,
+                "log_hit": failure.hit,
+            }
+        return Verdict(f.c, case.code, network=case.network, **kw)
+    return None
+
+
+class Facts:
+    """What the precedence tables ask about one container, each worked out on first use
+    (reading a log or the related objects costs; most containers need neither)."""
+
+    def __init__(self, c: ContainerView, snap: PodSnapshot, config: Config, job_over: bool):
+        self.c: ContainerView = c
+        self.snap: PodSnapshot = snap
+        self.config: Config = config
+        self.job_over: bool = job_over
+
+    @cached_property
+    def failed(self) -> bool:
+        # An init container's failure always matters; a long-running container's only
+        # when recent (a restart days ago is history).
+        if self.c.kind is ContainerKind.INIT:
+            return has_failed(self.c)
+        return _recently_failed(self.c, self.snap)
+
+    @cached_property
+    def failure(self) -> _Failure:
+        return _failure(self.c, self.snap)
+
+    @property
+    def running(self) -> bool:
+        return self.c.state == "running"
+
+    @property
+    def restart_never(self) -> bool:
+        return self.snap.restart_policy == "Never"
+
+    @cached_property
+    def running_for(self) -> timedelta | None:
+        return self.snap.now - self.c.started_at if self.c.started_at else None
+
+    @property
+    def stuck(self) -> bool:
+        return self.running_for is not None and self.running_for >= self.config.stuck_after
+
+    @cached_property
+    def sleep(self) -> Sleep | None:
+        return find_sleep(self.c)
+
+    @property
+    def sleeps_past_stuck(self) -> bool:
+        return (
+            self.sleep is not None and self.sleep.seconds >= self.config.stuck_after.total_seconds()
+        )
+
+    @cached_property
+    def dependency(self) -> Dependency | None:
+        return find_unavailable_dependency(self.c, self.snap)
+
+    @cached_property
+    def current_hit(self) -> Hit | None:
+        return scan_log(self.snap.log(self.c.name, False))
+
+    @property
+    def current_category(self) -> Category | None:
+        return self.current_hit.category if self.current_hit is not None else None
+
+    @property
+    def telling_hit(self) -> Hit | None:
+        return self.current_hit or telling_line(self.snap.log(self.c.name, False))
+
+    @cached_property
+    def startup(self) -> tuple[EventView, ...]:
+        return probe_events(self.snap, self.c, "Startup")
+
+    @cached_property
+    def readiness(self) -> tuple[EventView, ...]:
+        return probe_events(self.snap, self.c, "Readiness")
+
+    @cached_property
+    def liveness(self) -> tuple[EventView, ...]:
+        return probe_events(self.snap, self.c, "Liveness")
+
+    @cached_property
+    def kills(self) -> tuple[EventView, ...]:
+        return liveness_kills(self.snap, self.c)
+
+    @property
+    def killed_by_liveness(self) -> bool:
+        return bool(self.kills) or event_count(self.liveness) >= PROBE_FAILURES_THRESHOLD
+
+    @property
+    def liveness_and_kills(self) -> tuple[EventView, ...]:
+        return self.liveness + self.kills
+
+    @cached_property
+    def failing_probes(self) -> tuple[EventView, ...]:
+        """The first probe kind that failed often enough to matter, in the kubelet's order."""
+        for kind in ("Liveness", "Readiness", "Startup") if self.snap.events else ():
+            events = probe_events(self.snap, self.c, kind)
+            if event_count(events) >= PROBE_FAILURES_THRESHOLD:
+                return events
+        return ()
+
+
 # --- image and configuration: the kubelet never got to run the process -------------------
-
-
-_NOT_STARTED = frozenset({"PodInitializing", "ContainerCreating"})
 
 
 def _image(c: ContainerView, snap: PodSnapshot) -> Verdict:
     """Call only for a container waiting with one of IMAGE_REASONS."""
     ref = f"{c.status_ref}.state.waiting.message"
-    if c.reason == "InvalidImageName":
-        return Verdict(c, "PI205", message=redact(c.message), message_ref=ref)
-    if c.reason == "ErrImageNeverPull":
-        return Verdict(c, "PI206", message=redact(c.message), message_ref=ref)
+    if c.reason in IMAGE_WAITING_CODES:
+        return Verdict(c, IMAGE_WAITING_CODES[c.reason], message=redact(c.message), message_ref=ref)
     # ImagePullBackOff only says "Back-off pulling image"; the reason is in the last failure.
     event = next(
         (
@@ -131,72 +360,6 @@ def _image(c: ContainerView, snap: PodSnapshot) -> Verdict:
     if text and text == c.message:
         return Verdict(c, code, message=redact(text), message_ref=ref, event=event)
     return Verdict(c, code, message=text, event=event)
-
-
-# (code, lower-case needles one of which any match contains, pattern), checked in order.
-_PULL_CODES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
-    (
-        "PI203",
-        ("toomanyrequests", "429"),
-        re.compile(r"toomanyrequests|429 Too Many Requests", re.I),
-    ),
-    (
-        "PI202",
-        ("denied", "unauthorized", "401", "403", "authorization", "credentials", "authentication"),
-        re.compile(
-            r"pull access denied|unauthorized|\b401\b|403 Forbidden|authorization failed"
-            r"|no basic auth credentials|\bdenied:|authentication required",
-            re.I,
-        ),
-    ),
-    (
-        "PI204",
-        (
-            "no such host",
-            "timeout",
-            "refused",
-            "x509",
-            "unreachable",
-            "reset by peer",
-            "dial tcp",
-            "deadline",
-        ),
-        re.compile(
-            r"no such host|i/o timeout|connection refused|TLS handshake timeout|x509:"
-            r"|network is unreachable|connection reset by peer|dial tcp|context deadline exceeded",
-            re.I,
-        ),
-    ),
-    (
-        "PI201",
-        ("not found", "manifest unknown", "name unknown", "notfound"),
-        re.compile(r"not found|manifest unknown|name unknown|NotFound", re.I),
-    ),
-)
-
-
-def image_pull_code(text: str) -> str:
-    """PI201-PI204 by the registry's wording; PI207 when it says nothing we recognise."""
-    low = text.lower()
-    for code, needles, pattern in _PULL_CODES:
-        if any(n in low for n in needles) and pattern.search(text):
-            return code
-    return "PI207"
-
-
-_CONFIG_CODES = (
-    ("PI303", re.compile(r"couldn't find key (\S+) in (ConfigMap|Secret) ([\w.-]+)/([\w.-]+)")),
-    ("PI301", re.compile(r"configmaps? \"([^\"]+)\" not found")),
-    ("PI302", re.compile(r"secrets? \"([^\"]+)\" not found")),
-)
-
-
-def config_code(text: str) -> tuple[str, re.Match[str] | None]:
-    for code, pattern in _CONFIG_CODES:
-        m = pattern.search(text)
-        if m:
-            return code, m
-    return "PI304", None
 
 
 def _config(c: ContainerView) -> Verdict:
@@ -290,6 +453,10 @@ class _Failure:
         )
 
     @property
+    def network(self) -> bool:
+        return self.category is not None and self.category.is_network
+
+    @property
     def permission(self) -> bool:
         return self.category in (Category.PERMISSION, Category.FORBIDDEN) or (
             not self.start_failure and self.exit_code == 126
@@ -312,119 +479,6 @@ def _failure(c: ContainerView, snap: PodSnapshot) -> _Failure:
     return _Failure(last, message, ref, category, hit or telling_line(log), start)
 
 
-def _verdict(c: ContainerView, code: str, f: _Failure, **extra: object) -> Verdict:
-    return Verdict(
-        c,
-        code,
-        termination=f.termination,
-        message=f.message,
-        message_ref=f.message_ref,
-        category=f.category,
-        log_hit=f.hit,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
-# --- regular init containers -------------------------------------------------------------
-
-
-def _init(c: ContainerView, snap: PodSnapshot, config: Config) -> Verdict | None:
-    if has_failed(c):
-        f = _failure(c, snap)
-        if f.start_failure:
-            code = "PI104" if f.not_found else "PI105" if f.permission else "PI109"
-            return _verdict(c, code, f)
-        if f.oom:
-            return _verdict(c, "PI103", f)
-        if f.not_found:
-            return _verdict(c, "PI104", f)
-        if f.permission:
-            return _verdict(c, "PI105", f)
-        dep = find_unavailable_dependency(c, snap)
-        if dep is not None:
-            return _verdict(c, "PI107", f, dependency=dep)
-        if f.category is not None and f.category.is_network:
-            return _verdict(c, "PI110", f)
-        return _verdict(c, "PI102" if snap.restart_policy == "Never" else "PI101", f)
-    if c.state != "running":
-        return None
-    running_for = snap.now - c.started_at if c.started_at else None
-    sleep = find_sleep(c)
-    if sleep is not None and sleep.seconds >= config.stuck_after.total_seconds():
-        return Verdict(c, "PI108", running_for=running_for, sleep=sleep)
-    if running_for is None or running_for < config.stuck_after:
-        return None
-    log = snap.log(c.name, False)
-    hit = scan_log(log)
-    dep = find_unavailable_dependency(c, snap)
-    if dep is not None:
-        return Verdict(c, "PI107", log_hit=hit, running_for=running_for, dependency=dep)
-    if hit is not None and hit.category is not None and hit.category.is_network:
-        return Verdict(c, "PI110", category=hit.category, log_hit=hit, running_for=running_for)
-    return Verdict(c, "PI106", log_hit=hit or telling_line(log), running_for=running_for)
-
-
-# --- native sidecars ---------------------------------------------------------------------
-
-
-def _sidecar(c: ContainerView, snap: PodSnapshot, config: Config, job_over: bool) -> Verdict | None:
-    if job_over and c.state == "terminated":
-        return None  # stopped with the pod at the end of a Job: expected, whatever the code
-    if _recently_failed(c, snap):
-        return _verdict(c, "PI401", _failure(c, snap))
-    if c.state != "running":
-        return None
-    running_for = snap.now - c.started_at if c.started_at else None
-    if not c.started:
-        startup = probe_events(snap, c, "Startup")
-        if startup:
-            return Verdict(c, "PI402", probes=startup, running_for=running_for)
-        return None
-    if not c.ready:
-        readiness = probe_events(snap, c, "Readiness")
-        if readiness or (running_for is not None and running_for >= config.stuck_after):
-            return Verdict(c, "PI403", probes=readiness, running_for=running_for)
-    return None
-
-
-# --- app containers ----------------------------------------------------------------------
-
-
-def _app(c: ContainerView, snap: PodSnapshot, config: Config) -> Verdict | None:
-    if c.state == "running" and c.ready and not c.restart_count:
-        return None  # healthy: the common case, decided without reading events
-    liveness = probe_events(snap, c, "Liveness")
-    killed = liveness_kills(snap, c)
-    if _recently_failed(c, snap):
-        f = _failure(c, snap)
-        if f.start_failure:
-            return _verdict(c, "PI505" if f.not_found else "PI506", f)
-        if killed or _count(liveness) >= PROBE_FAILURES_THRESHOLD:
-            return _verdict(c, "PI503", f, probes=liveness + killed)
-        if f.oom:
-            return _verdict(c, "PI502", f)
-        if f.not_found:
-            return _verdict(c, "PI505", f)
-        if snap.restart_policy == "Never":
-            return _verdict(c, "PI504", f)
-        return _verdict(c, "PI501", f)
-    if c.state != "running":
-        return None
-    running_for = snap.now - c.started_at if c.started_at else None
-    for kind in ("Liveness", "Readiness", "Startup") if snap.events else ():
-        events = probe_events(snap, c, kind)
-        if _count(events) >= PROBE_FAILURES_THRESHOLD:
-            return Verdict(c, "PI503", probes=events, running_for=running_for)
-    if (
-        not c.ready
-        and snap.condition_true("Initialized")
-        and running_for is not None
-        and running_for >= config.stuck_after
-    ):
-        return Verdict(c, "PI507", running_for=running_for)
-    return None
-
-
 def probe_events(snap: PodSnapshot, c: ContainerView, kind: str) -> tuple[EventView, ...]:
     """The container's ``Unhealthy`` events for one probe kind (Liveness, Readiness, Startup)."""
     prefixes = (f"{kind} probe failed", f"{kind} probe errored")
@@ -443,13 +497,14 @@ def liveness_kills(snap: PodSnapshot, c: ContainerView) -> tuple[EventView, ...]
     )
 
 
-def _count(events: tuple[EventView, ...]) -> int:
+def event_count(events: tuple[EventView, ...]) -> int:
+    """How many times the events happened (each event counts its repeats)."""
     return sum(e.count for e in events)
 
 
 # --- sleeps ------------------------------------------------------------------------------
 
-_SLEEP = re.compile(
+_SLEEP = lazy(
     r"\bsleep\s+(?P<arg>infinity|inf|\d+(?:\.\d+)?[smhd]?)(?![\w.])"
     r"|\btime\.sleep\(\s*(?P<py>\d+(?:\.\d+)?)\s*\)"
 )

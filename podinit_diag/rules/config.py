@@ -8,21 +8,14 @@ spec that refers to it, and whether that reference is ``optional``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from podinit_diag.core.model import ContainerView, EventView, Evidence, PodSnapshot, Severity, Stage
-from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.core.access import as_dict, as_list, as_str
+from podinit_diag.core.model import ContainerView, Evidence, PodSnapshot, Severity, Stage
 from podinit_diag.rules import evidence as ev
-from podinit_diag.rules.base import Draft, RuleContext, rule
-from podinit_diag.rules.classify import config_code
-
-_MOUNT_CONFIG = re.compile(
-    r"MountVolume\.SetUp failed for volume \"([^\"]+)\" : "
-    r"(?:(configmap|secret) \"([^\"]+)\" not found"
-    r"|(configmap|secret) references non-existent (?:config|secret) key: (\S+))"
-)
+from podinit_diag.rules.base import Draft, LookupFunc, RuleContext, rule
+from podinit_diag.rules.messages import config_code, missing_config_object, mount_config_failure
 
 
 @dataclass(frozen=True)
@@ -144,25 +137,22 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
             yield _Missing(None, kind, name, key, (ev.event(e, snap),))
 
 
-def mount_config_failure(e: EventView) -> tuple[str, str, str] | None:
-    """(kind, name, key) of a FailedMount for a missing ConfigMap/Secret or key."""
-    if e.reason != "FailedMount":
-        return None
-    m = _MOUNT_CONFIG.search(e.message)
-    if m is None:
-        return None
-    if m.group(2):
-        return ("ConfigMap" if m.group(2) == "configmap" else "Secret"), m.group(3), ""
-    volume = m.group(1)
-    return (
-        ("ConfigMap" if m.group(4) == "configmap" else "Secret"),
-        f"(volume {volume})",
-        m.group(5),
-    )
+def _missing_objects(code: str) -> LookupFunc:
+    """The objects a live fetch looks up for a PI301-PI303 finding: those the kubelet said
+    are missing (a missing key names its object), so the report can say if they exist."""
+    kind = {"PI301": "ConfigMap", "PI302": "Secret"}.get(code)
 
+    def objects(ctx: RuleContext) -> Iterator[tuple[str, str]]:
+        for v in ctx.verdicts_for(code):
+            obj = missing_config_object(v.message)
+            if obj is not None:
+                yield obj
+        for e in ctx.snap.events:
+            found = mount_config_failure(e)
+            if found and found[0] == kind and not found[1].startswith("("):
+                yield found[0], found[1]
 
-def is_config_mount_failure(e: EventView) -> bool:
-    return mount_config_failure(e) is not None
+    return objects
 
 
 def _may_be_missing(ctx: RuleContext, code: str) -> bool:
@@ -194,7 +184,16 @@ def _object_drafts(ctx: RuleContext, code: str) -> Iterator[Draft]:
         )
 
 
-@rule("PI301", "configmap-missing", Severity.ERROR, Stage.CONTAINERS)
+@rule(
+    "PI301",
+    "configmap-missing",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=("FailedMount",),
+    hopeless=True,
+    lookups=_missing_objects("PI301"),
+)
 def configmap_missing(ctx: RuleContext) -> Iterator[Draft]:
     """A ConfigMap the pod refers to does not exist.
 
@@ -214,7 +213,16 @@ def configmap_missing(ctx: RuleContext) -> Iterator[Draft]:
     return _object_drafts(ctx, "PI301")
 
 
-@rule("PI302", "secret-missing", Severity.ERROR, Stage.CONTAINERS)
+@rule(
+    "PI302",
+    "secret-missing",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=("FailedMount",),
+    hopeless=True,
+    lookups=_missing_objects("PI302"),
+)
 def secret_missing(ctx: RuleContext) -> Iterator[Draft]:
     """A Secret the pod refers to does not exist.
 
@@ -234,7 +242,16 @@ def secret_missing(ctx: RuleContext) -> Iterator[Draft]:
     return _object_drafts(ctx, "PI302")
 
 
-@rule("PI303", "config-key-missing", Severity.ERROR, Stage.CONTAINERS)
+@rule(
+    "PI303",
+    "config-key-missing",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=("FailedMount",),
+    hopeless=True,
+    lookups=_missing_objects("PI303"),
+)
 def config_key_missing(ctx: RuleContext) -> Iterator[Draft]:
     """The ConfigMap or Secret exists but lacks the key the pod asks for.
 
@@ -270,7 +287,14 @@ def config_key_missing(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI304", "container-config-error", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI304",
+    "container-config-error",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    hopeless=True,
+)
 def container_config_error(ctx: RuleContext) -> Iterator[Draft]:
     """The kubelet refused the container's configuration for another reason.
 
@@ -304,3 +328,11 @@ def container_config_error(ctx: RuleContext) -> Iterator[Draft]:
             tuple(ev.waiting(c) + ev.message(v.message_ref, v.message) + [ev.image_evidence(c)]),
             fix,
         )
+
+
+RULES = (
+    configmap_missing,
+    secret_missing,
+    config_key_missing,
+    container_config_error,
+)

@@ -10,30 +10,26 @@ captured at all means "unknown", not "missing".
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from podinit_diag.core.model import ContainerView, Evidence, Json, PodSnapshot
-from podinit_diag.core.normalize import as_dict, as_list, as_str
+from podinit_diag.core.access import Json, as_dict, as_list, as_str
+from podinit_diag.core.lazyre import lazy
+from podinit_diag.core.model import ContainerView, Evidence, PodSnapshot
 from podinit_diag.rules.logscan import service_of
 
 _HOST = r"([A-Za-z0-9][\w.-]*)"
 _WAITS = (
-    re.compile(rf"\bnslookup\s+{_HOST}"),
-    re.compile(rf"\bgetent\s+hosts\s+{_HOST}"),
-    re.compile(rf"\bnc\b(?:\s+-[a-zA-Z]+(?:\s+\d+)?)*\s+{_HOST}\s+(\d+)"),
-    re.compile(
-        rf"\bpg_isready\b[^;&|]*?(?:-h\s*|--host=){_HOST}(?:[^;&|]*?(?:-p\s*|--port=)(\d+))?"
-    ),
-    re.compile(
-        rf"\bmysqladmin\b[^;&|]*?(?:-h\s*|--host=){_HOST}(?:[^;&|]*?(?:-P\s*|--port=)(\d+))?"
-    ),
-    re.compile(rf"\bredis-cli\b[^;&|]*?-h\s+{_HOST}(?:[^;&|]*?-p\s+(\d+))?"),
-    re.compile(rf"\b(?:wget|curl)\b[^;&|]*?\bhttps?://{_HOST}(?::(\d+))?"),
-    re.compile(rf"\bwait-for(?:-it)?(?:\.sh)?\s+(?:-\S+\s+)*{_HOST}:(\d+)"),
-    re.compile(rf"\bdockerize\b[^;&|]*?-wait\s+(?:tcp|https?)://{_HOST}:(\d+)"),
+    lazy(rf"\bnslookup\s+{_HOST}"),
+    lazy(rf"\bgetent\s+hosts\s+{_HOST}"),
+    lazy(rf"\bnc\b(?:\s+-[a-zA-Z]+(?:\s+\d+)?)*\s+{_HOST}\s+(\d+)"),
+    lazy(rf"\bpg_isready\b[^;&|]*?(?:-h\s*|--host=){_HOST}(?:[^;&|]*?(?:-p\s*|--port=)(\d+))?"),
+    lazy(rf"\bmysqladmin\b[^;&|]*?(?:-h\s*|--host=){_HOST}(?:[^;&|]*?(?:-P\s*|--port=)(\d+))?"),
+    lazy(rf"\bredis-cli\b[^;&|]*?-h\s+{_HOST}(?:[^;&|]*?-p\s+(\d+))?"),
+    lazy(rf"\b(?:wget|curl)\b[^;&|]*?\bhttps?://{_HOST}(?::(\d+))?"),
+    lazy(rf"\bwait-for(?:-it)?(?:\.sh)?\s+(?:-\S+\s+)*{_HOST}:(\d+)"),
+    lazy(rf"\bdockerize\b[^;&|]*?-wait\s+(?:tcp|https?)://{_HOST}:(\d+)"),
 )
-_VAR = re.compile(r"\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)")
+_VAR = lazy(r"\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)")
 
 
 @dataclass(frozen=True)
@@ -101,9 +97,9 @@ def _check(
             f"; a Service {name} exists in namespace {', '.join(elsewhere)}" if elsewhere else ""
         )
         proof = Evidence(
-            "cluster",
-            f"Service {ns}/{name}",
-            f"not found among the {len(in_ns)} Services captured in namespace {ns}{where}",
+            source="cluster",
+            ref=f"Service {ns}/{name}",
+            text=f"not found among the {len(in_ns)} Services captured in namespace {ns}{where}",
         )
         return Dependency(host, port, name, ns, "missing", elsewhere, (proof,))
     if as_str(as_dict(target.get("spec")).get("type")) == "ExternalName":
@@ -112,9 +108,9 @@ def _check(
     if source is None or ready:
         return None
     proof = Evidence(
-        "cluster",
-        f"{source} {ns}/{name}",
-        f"0 ready endpoints ({total} not ready)" if total else "no endpoints at all",
+        source="cluster",
+        ref=f"{source} {ns}/{name}",
+        text=f"0 ready endpoints ({total} not ready)" if total else "no endpoints at all",
     )
     return Dependency(host, port, name, ns, "no ready endpoints", (), (proof,))
 

@@ -21,22 +21,22 @@ BACKOFF_REASONS = ("BackOff", "Failed")
 
 def status(ref: str, value: object) -> Evidence:
     if isinstance(value, int):  # counts and exit codes: nothing to redact
-        return Evidence("status", ref, quote_value(value))
-    return Evidence("status", ref, redact(quote_value(value)))
+        return Evidence(source="status", ref=ref, text=quote_value(value))
+    return Evidence(source="status", ref=ref, text=redact(quote_value(value)))
 
 
 def spec(ref: str, value: object) -> Evidence:
     # Commands carry passwords often enough (`mysql -p...`, `--password=`) to always redact.
-    return Evidence("spec", ref, redact(quote_value(value)))
+    return Evidence(source="spec", ref=ref, text=redact(quote_value(value)))
 
 
 def event(e: EventView, snap: PodSnapshot) -> Evidence:
     age = f", last {human_duration(snap.now - e.last_seen)} ago" if e.last_seen else ""
-    return Evidence("event", f"{e.type} {e.reason} (x{e.count}{age})", e.message)
+    return Evidence(source="event", ref=f"{e.type} {e.reason} (x{e.count}{age})", text=e.message)
 
 
 def log(hit: Hit) -> Evidence:
-    return Evidence("log", hit.ref, hit.text)
+    return Evidence(source="log", ref=hit.ref, text=hit.text)
 
 
 def termination(t: Termination) -> list[Evidence]:
@@ -154,9 +154,13 @@ def lookup(snap: PodSnapshot, kind: str, name: str) -> tuple[bool | None, list[E
         return None, []
     ref = f"{kind} {snap.namespace}/{name}"
     if entry.get("found") is not True:
-        return False, [Evidence("cluster", ref, "not found in the cluster when the pod was read")]
+        return False, [
+            Evidence(
+                source="cluster", ref=ref, text="not found in the cluster when the pod was read"
+            )
+        ]
     keys = entry.get("keys")
     text = "exists"
     if isinstance(keys, list):
         text += f"; its keys: {', '.join(map(str, keys))}" if keys else "; it has no keys"
-    return True, [Evidence("cluster", ref, text)]
+    return True, [Evidence(source="cluster", ref=ref, text=text)]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.model import Evidence, Severity, Stage
-from podinit_diag.core.normalize import as_dict, as_list, as_str
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import Verdict
@@ -24,6 +24,14 @@ def _proof(v: Verdict, ctx: RuleContext) -> list[Evidence]:
     out += ev.latest_event(c, snap, ("BackOff",))
     out.append(ev.image_evidence(c))
     return out
+
+
+def _pull_secrets(ctx: RuleContext) -> Iterator[tuple[str, str]]:
+    """The imagePullSecrets a PI202 finding weighs: does each exist? (metadata only)"""
+    for ref in as_list(as_dict(ctx.snap.pod.get("spec")).get("imagePullSecrets")):
+        name = as_str(as_dict(ref).get("name"))
+        if name:
+            yield "Secret", name
 
 
 def _what(v: Verdict) -> str:
@@ -44,7 +52,16 @@ def _drafts(ctx: RuleContext, code: str, title: str, fix: str) -> Iterator[Draft
         yield Draft(c, title.format(**words), tuple(_proof(v, ctx)), fix.format(**words))
 
 
-@rule("PI201", "image-not-found", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI201",
+    "image-not-found",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+    logs=False,
+)
 def image_not_found(ctx: RuleContext) -> Iterator[Draft]:
     """The image or its tag does not exist in the registry.
 
@@ -67,7 +84,17 @@ def image_not_found(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI202", "image-pull-unauthorized", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI202",
+    "image-pull-unauthorized",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+    logs=False,
+    lookups=_pull_secrets,
+)
 def image_pull_unauthorized(ctx: RuleContext) -> Iterator[Draft]:
     """The registry refused the pull: no credentials, or the wrong ones.
 
@@ -128,7 +155,15 @@ def image_pull_unauthorized(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI203", "image-pull-rate-limited", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI203",
+    "image-pull-rate-limited",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    logs=False,
+)
 def image_pull_rate_limited(ctx: RuleContext) -> Iterator[Draft]:
     """The registry rate-limited the node's pulls.
 
@@ -151,7 +186,15 @@ def image_pull_rate_limited(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI204", "image-pull-network", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI204",
+    "image-pull-network",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    logs=False,
+)
 def image_pull_network(ctx: RuleContext) -> Iterator[Draft]:
     """The node could not reach the registry.
 
@@ -176,7 +219,16 @@ def image_pull_network(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI205", "image-name-invalid", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI205",
+    "image-name-invalid",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+    logs=False,
+)
 def image_name_invalid(ctx: RuleContext) -> Iterator[Draft]:
     """The image reference is not a valid name.
 
@@ -198,7 +250,16 @@ def image_name_invalid(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI206", "image-never-pulled", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI206",
+    "image-never-pulled",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+    logs=False,
+)
 def image_never_pulled(ctx: RuleContext) -> Iterator[Draft]:
     """The image is not on the node and the pull policy forbids pulling it.
 
@@ -221,7 +282,15 @@ def image_never_pulled(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI207", "image-pull-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI207",
+    "image-pull-failed",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    logs=False,
+)
 def image_pull_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The image could not be pulled for a reason the other image rules do not cover.
 
@@ -244,3 +313,14 @@ def image_pull_failed(ctx: RuleContext) -> Iterator[Draft]:
         "Act on the registry's or runtime's error for {image} (see the Failed event); the "
         "kubelet retries the pull on its own.",
     )
+
+
+RULES = (
+    image_not_found,
+    image_pull_unauthorized,
+    image_pull_rate_limited,
+    image_pull_network,
+    image_name_invalid,
+    image_never_pulled,
+    image_pull_failed,
+)

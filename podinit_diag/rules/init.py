@@ -12,16 +12,23 @@ import math
 from collections.abc import Iterator
 from datetime import timedelta
 
+from podinit_diag.core.access import as_dict, as_str
 from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import ContainerView, Evidence, PodSnapshot, Severity, Stage
-from podinit_diag.core.normalize import as_dict, as_str
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import START_FAILURE_REASONS, Verdict
-from podinit_diag.rules.logscan import Category, Target, network_target
+from podinit_diag.rules.logscan import Category, Destination, network_target
 
 
-@rule("PI101", "init-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI101",
+    "init-crashloop",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def init_crashloop(ctx: RuleContext) -> Iterator[Draft]:
     """An init container keeps failing and the kubelet keeps restarting it.
 
@@ -57,7 +64,15 @@ def init_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI102", "init-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI102",
+    "init-failed",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+)
 def init_failed(ctx: RuleContext) -> Iterator[Draft]:
     """An init container failed in a pod that is never restarted, so the pod failed for good.
 
@@ -87,7 +102,14 @@ def init_failed(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI103", "init-oomkilled", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI103",
+    "init-oomkilled",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def init_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
     """An init container was killed for exceeding its memory limit.
 
@@ -123,7 +145,15 @@ def init_oomkilled(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI104", "init-command-not-found", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI104",
+    "init-command-not-found",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+)
 def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
     """The init container's command does not exist in its image.
 
@@ -155,7 +185,14 @@ def init_command_not_found(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI105", "init-permission-denied", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI105",
+    "init-permission-denied",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def init_permission_denied(ctx: RuleContext) -> Iterator[Draft]:
     """The init container is not allowed to do what it tries to do.
 
@@ -235,7 +272,14 @@ def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI107", "init-dependency-unavailable", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI107",
+    "init-dependency-unavailable",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
     """An init container waits for a Service that is missing or has no ready endpoints.
 
@@ -334,7 +378,14 @@ def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI109", "init-start-failed", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI109",
+    "init-start-failed",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The container runtime could not start the init container's process.
 
@@ -380,7 +431,14 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI110", "init-network-failure", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI110",
+    "init-network-failure",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
     """An init container fails or hangs because it cannot reach something over the network.
 
@@ -421,7 +479,7 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-def _network_fix(target: Target | None, snap: PodSnapshot, c: ContainerView) -> str:
+def _network_fix(target: Destination | None, snap: PodSnapshot, c: ContainerView) -> str:
     then = f"; then init container {c.name} can finish."
     if target is None:
         return (
@@ -469,3 +527,17 @@ def _started(c: ContainerView) -> object:
 
 def _seconds(s: float) -> str:
     return human_duration(timedelta(seconds=s))
+
+
+RULES = (
+    init_crashloop,
+    init_failed,
+    init_oomkilled,
+    init_command_not_found,
+    init_permission_denied,
+    init_stuck,
+    init_dependency_unavailable,
+    init_sleeps,
+    init_start_failed,
+    init_network_failure,
+)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import LogExcerpt
 
 
@@ -35,11 +36,11 @@ _NETWORK = frozenset({Category.DNS, Category.REFUSED, Category.TIMEOUT, Category
 # Each category: lower-case needles one of which every match contains (a substring test is
 # far cheaper than these case-insensitive alternations), then the pattern itself.
 _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
-    (Category.EXEC_FORMAT, ("exec format",), re.compile(r"exec format error", re.I)),
+    (Category.EXEC_FORMAT, ("exec format",), lazy(r"exec format error", re.I)),
     (
         Category.NOT_FOUND,
         ("not found", "no such file"),
-        re.compile(
+        lazy(
             r"executable file not found"
             r"|\b(?:sh|bash|ash|dash|zsh|env)(?:: line \d+)?: (?:\d+: )?\S+: (?:command )?not found"
             r"|^\S+: (?:command )?not found$"
@@ -52,12 +53,12 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         Category.FORBIDDEN,
         ("forbidden",),
-        re.compile(r"Error from server \(Forbidden\)|is forbidden: User \"|\b403 Forbidden\b"),
+        lazy(r"Error from server \(Forbidden\)|is forbidden: User \"|\b403 Forbidden\b"),
     ),
     (
         Category.PERMISSION,
         ("permission denied", "not permitted", "eacces", "eperm"),
-        re.compile(r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b", re.I),
+        lazy(r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b", re.I),
     ),
     (
         Category.DNS,
@@ -73,7 +74,7 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
             "nxdomain",
             "can't find",
         ),
-        re.compile(
+        lazy(
             r"no such host|can't resolve|bad address '|name or service not known"
             r"|temporary failure in name resolution|could not resolve host"
             r"|could not translate host name|\bENOTFOUND\b|\bNXDOMAIN\b|server can't find",
@@ -83,12 +84,12 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         Category.REFUSED,
         ("refused",),
-        re.compile(r"connection refused|\bECONNREFUSED\b", re.I),
+        lazy(r"connection refused|\bECONNREFUSED\b", re.I),
     ),
     (
         Category.TIMEOUT,
         ("timed out", "timeout", "deadline exceeded"),
-        re.compile(
+        lazy(
             r"connection timed out|i/o timeout|\btimed out\b|\bETIMEDOUT\b"
             r"|operation timed out|context deadline exceeded",
             re.I,
@@ -97,7 +98,7 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         Category.UNREACHABLE,
         ("unreachable", "no route"),
-        re.compile(r"network is unreachable|no route to host|\bEHOSTUNREACH\b", re.I),
+        lazy(r"network is unreachable|no route to host|\bEHOSTUNREACH\b", re.I),
     ),
 )
 
@@ -133,29 +134,29 @@ def scan_log(log: LogExcerpt | None) -> Hit | None:
 
 
 _TARGETS = (
-    re.compile(r"can't resolve '([^']+)'"),
-    re.compile(r"bad address '([^']+)'"),
-    re.compile(r"\blookup ([\w.-]+)(?: on [\d.:\[\]a-f]+)?: no such host"),
-    re.compile(r"[Cc]ould not resolve host:? ([\w.-]+)"),
-    re.compile(r"could not translate host name \"([^\"]+)\""),
-    re.compile(r"connection to server at \"([^\"]+)\"(?: \([^)]*\))?, port (\d+)"),
-    re.compile(r"\bhttps?://([\w.-]+)(?::(\d+))?"),
-    re.compile(r"\bdial tcp ([\w.-]+):(\d+)"),
-    re.compile(r"\bconnect to ([\w.-]+)[: ]port (\d+)"),
-    re.compile(r"\b(?:getaddrinfo ENOTFOUND|ECONNREFUSED) ([\w.-]+)(?::(\d+))?"),
-    re.compile(r"\bserver can't find ([\w.-]+?)\.?:"),
+    lazy(r"can't resolve '([^']+)'"),
+    lazy(r"bad address '([^']+)'"),
+    lazy(r"\blookup ([\w.-]+)(?: on [\d.:\[\]a-f]+)?: no such host"),
+    lazy(r"[Cc]ould not resolve host:? ([\w.-]+)"),
+    lazy(r"could not translate host name \"([^\"]+)\""),
+    lazy(r"connection to server at \"([^\"]+)\"(?: \([^)]*\))?, port (\d+)"),
+    lazy(r"\bhttps?://([\w.-]+)(?::(\d+))?"),
+    lazy(r"\bdial tcp ([\w.-]+):(\d+)"),
+    lazy(r"\bconnect to ([\w.-]+)[: ]port (\d+)"),
+    lazy(r"\b(?:getaddrinfo ENOTFOUND|ECONNREFUSED) ([\w.-]+)(?::(\d+))?"),
+    lazy(r"\bserver can't find ([\w.-]+?)\.?:"),
 )
 
 
 @dataclass(frozen=True)
-class Target:
+class Destination:
     host: str
     port: str | None
     service: str | None  # the Service the host names, when it is a cluster DNS name
     namespace: str | None
 
 
-def network_target(line: str, pod_namespace: str) -> Target | None:
+def network_target(line: str, pod_namespace: str) -> Destination | None:
     """The host (and port) a network failure line names, read as a Service where it can be."""
     for pattern in _TARGETS:
         m = pattern.search(line)
@@ -166,7 +167,7 @@ def network_target(line: str, pod_namespace: str) -> Target | None:
         if port is None and re.fullmatch(r"[\w.-]+:\d+", host):
             host, port = host.rsplit(":", 1)
         svc = service_of(host, pod_namespace)
-        return Target(host, port, svc[0] if svc else None, svc[1] if svc else None)
+        return Destination(host, port, svc[0] if svc else None, svc[1] if svc else None)
     return None
 
 

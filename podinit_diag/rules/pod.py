@@ -9,97 +9,33 @@ finding with the node counts the scheduler gave.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
 
+from podinit_diag.core.access import as_dict, as_list, as_str
+from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
     ContainerKind,
     EventView,
     Evidence,
-    Json,
     PodSnapshot,
     Severity,
     Stage,
 )
-from podinit_diag.core.normalize import as_dict, as_list, as_str
 from podinit_diag.core.resources import effective_request, format_quantity, quantity
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
-from podinit_diag.rules.config import is_config_mount_failure
+from podinit_diag.rules.messages import SchedulerReason, is_config_mount_failure
+
+MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
 
 
-@dataclass(frozen=True)
-class SchedulerReason:
-    nodes: int | None
-    text: str
-
-
-@dataclass(frozen=True)
-class SchedulingFailure:
-    total: int | None
-    reasons: tuple[SchedulerReason, ...]
-    proof: tuple[Evidence, ...]
-
-
-_SUMMARY = re.compile(r"(\d+)/(\d+) nodes are available:?\s*")
-_PART = re.compile(r"^(\d+) (.*)$")
-
-
-def scheduler_reasons(message: str) -> tuple[int | None, tuple[SchedulerReason, ...]]:
-    """Split a FailedScheduling message into (node total, reasons), preemption note dropped."""
-    text = message.split(" preemption:", 1)[0].strip()
-    m = _SUMMARY.search(text)
-    total = int(m.group(2)) if m else None
-    body = text[m.end() :] if m else text
-    body = body.rstrip(".").strip()
-    reasons = []
-    for part in re.split(r"[,.]\s+(?=\d+ |pod has |persistentvolumeclaim )", body):
-        part = part.strip().rstrip(".")
-        if not part:
-            continue
-        pm = _PART.match(part)
-        reasons.append(
-            SchedulerReason(int(pm.group(1)), pm.group(2)) if pm else SchedulerReason(None, part)
-        )
-    return total, tuple(reasons)
-
-
-def _condition(snap: PodSnapshot, kind: str) -> tuple[str, Json] | None:
-    if kind not in snap.conditions:
-        return None  # the common case, answered from the normalized map
-    conditions = as_list(as_dict(snap.pod.get("status")).get("conditions"))
-    for i, c in enumerate(conditions):
-        if isinstance(c, dict) and c.get("type") == kind:
-            return f"$.status.conditions[{i}]", c
-    return None
-
-
-def scheduling_failure(snap: PodSnapshot) -> SchedulingFailure | None:
-    """The newest reason the scheduler gave, while the pod is still unscheduled."""
-    if snap.conditions.get("PodScheduled", {}).get("reason") != "Unschedulable":
-        return None
-    cond = _condition(snap, "PodScheduled")
-    if cond is None or cond[1].get("status") != "False" or cond[1].get("reason") != "Unschedulable":
-        return None
-    ref, c = cond
-    proof = [ev.status(f"{ref}.reason", c.get("reason"))]
-    event = next((e for e in reversed(snap.events) if e.reason == "FailedScheduling"), None)
-    message = event.message if event else as_str(c.get("message"))
-    if event is not None:
-        proof.append(ev.event(event, snap))
-    elif message:
-        proof.append(ev.status(f"{ref}.message", message))
-    total, reasons = scheduler_reasons(message)
-    return SchedulingFailure(total, reasons, tuple(proof))
-
-
-_PLACEMENT = re.compile(
+_PLACEMENT = lazy(
     r"untolerated taint|didn't match Pod's node affinity|didn't match pod affinity"
     r"|didn't match pod anti-affinity|didn't satisfy existing pods anti-affinity"
     r"|didn't match pod topology spread|were unschedulable|didn't have free ports"
     r"|didn't match the requested node name|node\(s\) had taint",
 )
-_VOLUME = re.compile(
+_VOLUME = lazy(
     r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"
     r"|volume node affinity conflict|didn't find available persistent volumes"
     r"|enough free storage|storageclass[\w.]* \"[^\"]+\" not found|max volume count"
@@ -107,13 +43,19 @@ _VOLUME = re.compile(
 )
 
 
-def _count(r: SchedulerReason, total: int | None) -> str:
+def _nodes(r: SchedulerReason, total: int | None) -> str:
     if r.nodes is None:
         return ""
     return f"{r.nodes}/{total} nodes: " if total else f"{r.nodes} nodes: "
 
 
-@rule("PI001", "unschedulable-resources", Severity.ERROR, Stage.SCHEDULING)
+@rule(
+    "PI001",
+    "unschedulable-resources",
+    Severity.ERROR,
+    Stage.SCHEDULING,
+    events=("FailedScheduling",),
+)
 def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
     """No node has enough free CPU, memory or another resource for the pod's request.
 
@@ -150,14 +92,18 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
         room = f"; the largest node allocates {biggest[1]} ({biggest[0]})" if biggest else ""
         if biggest:
             proof.append(
-                Evidence("cluster", f"Node {biggest[0]} status.allocatable.{resource}", biggest[1])
+                Evidence(
+                    source="cluster",
+                    ref=f"Node {biggest[0]} status.allocatable.{resource}",
+                    text=biggest[1],
+                )
             )
         d = eff.driver
         if d is not None:
             value = as_dict(as_dict(d.spec.get("resources")).get("requests")).get(resource)
             proof.append(ev.spec(f"{d.spec_ref}.resources.requests.{resource}", value))
             title = (
-                f"Pod cannot be scheduled ({_count(r, failure.total)}insufficient {resource}): "
+                f"Pod cannot be scheduled ({_nodes(r, failure.total)}insufficient {resource}): "
                 f"it requests {need} {resource} because init container {d.name} asks for "
                 f"{format_quantity(resource, eff.init_peak)} while the app containers need "
                 f"{format_quantity(resource, eff.app_side)}{room}"
@@ -175,7 +121,7 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
                     if raw is not None:
                         proof.append(ev.spec(f"{c.spec_ref}.resources.requests.{resource}", raw))
             title = (
-                f"Pod cannot be scheduled ({_count(r, failure.total)}insufficient {resource}): "
+                f"Pod cannot be scheduled ({_nodes(r, failure.total)}insufficient {resource}): "
                 f"its containers request {need} {resource} in all{room}"
             )
             fix = (
@@ -198,7 +144,13 @@ def _largest_allocatable(snap: PodSnapshot, resource: str) -> tuple[str, str] | 
     return (best[1], best[2]) if best else None
 
 
-@rule("PI002", "unschedulable-placement", Severity.ERROR, Stage.SCHEDULING)
+@rule(
+    "PI002",
+    "unschedulable-placement",
+    Severity.ERROR,
+    Stage.SCHEDULING,
+    events=("FailedScheduling",),
+)
 def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     """No node satisfies the pod's placement constraints.
 
@@ -229,7 +181,7 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     for key in ("nodeSelector", "affinity", "topologySpreadConstraints"):
         if spec.get(key):
             proof.append(ev.spec(f"$.spec.{key}", spec.get(key)))
-    said = "; ".join(f"{_count(r, failure.total)}{r.text}" for r in parts)
+    said = "; ".join(f"{_nodes(r, failure.total)}{r.text}" for r in parts)
     hints = []
     if any("taint" in r.text for r in parts):
         hints.append("add a toleration for the taint or target untainted nodes")
@@ -252,7 +204,13 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI003", "unschedulable-volume", Severity.ERROR, Stage.SCHEDULING)
+@rule(
+    "PI003",
+    "unschedulable-volume",
+    Severity.ERROR,
+    Stage.SCHEDULING,
+    events=("FailedScheduling",),
+)
 def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
     """The pod cannot be placed because of its volumes.
 
@@ -284,7 +242,7 @@ def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
         if claim:
             claims.append(claim)
             proof.append(ev.spec(f"$.spec.volumes[{i}].persistentVolumeClaim.claimName", claim))
-    said = "; ".join(f"{_count(r, failure.total)}{r.text}" for r in parts)
+    said = "; ".join(f"{_nodes(r, failure.total)}{r.text}" for r in parts)
     which = f"PersistentVolumeClaim {', '.join(claims)}" if claims else "the pod's volume claims"
     yield Draft(
         None,
@@ -315,7 +273,7 @@ def scheduling_gated(ctx: RuleContext) -> Iterator[Draft]:
     snap = ctx.snap
     if snap.conditions.get("PodScheduled", {}).get("reason") != "SchedulingGated":
         return
-    cond = _condition(snap, "PodScheduled")
+    cond = snap.condition_at("PodScheduled")
     if cond is None:
         return
     gates = [
@@ -338,10 +296,7 @@ def scheduling_gated(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-_MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
-
-
-def _warnings(snap: PodSnapshot, reasons: tuple[str, ...]) -> list[EventView]:
+def _warnings(snap: PodSnapshot, reasons: Collection[str]) -> list[EventView]:
     return [e for e in snap.events if e.type == "Warning" and e.reason in reasons]
 
 
@@ -349,7 +304,7 @@ def _running_ready(snap: PodSnapshot) -> bool:
     return snap.phase == "Running" and snap.condition_true("Ready")
 
 
-@rule("PI005", "volume-mount-failed", Severity.ERROR, Stage.POD_SETUP)
+@rule("PI005", "volume-mount-failed", Severity.ERROR, Stage.POD_SETUP, events=MOUNT_REASONS)
 def volume_mount_failed(ctx: RuleContext) -> Iterator[Draft]:
     """A volume cannot be attached or mounted, so no container of the pod can start.
 
@@ -369,13 +324,9 @@ def volume_mount_failed(ctx: RuleContext) -> Iterator[Draft]:
         ``kubectl describe pvc``/``volumeattachment`` for the volume named in the message.
     """
     snap = ctx.snap
-    if not snap.event_reasons & _MOUNT_REASONS or _running_ready(snap):
+    if not snap.event_reasons & MOUNT_REASONS or _running_ready(snap):
         return
-    events = [
-        e
-        for e in _warnings(snap, ("FailedMount", "FailedAttachVolume", "FailedMapVolume"))
-        if not is_config_mount_failure(e)
-    ]
+    events = [e for e in _warnings(snap, MOUNT_REASONS) if not is_config_mount_failure(e)]
     if not events:
         return
     newest = events[-1]
@@ -398,7 +349,13 @@ def volume_mount_failed(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI006", "sandbox-failed", Severity.ERROR, Stage.POD_SETUP)
+@rule(
+    "PI006",
+    "sandbox-failed",
+    Severity.ERROR,
+    Stage.POD_SETUP,
+    events=("FailedCreatePodSandBox",),
+)
 def sandbox_failed(ctx: RuleContext) -> Iterator[Draft]:
     """The pod sandbox (its network namespace) cannot be created.
 
@@ -435,7 +392,14 @@ def sandbox_failed(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI007", "pod-evicted", Severity.ERROR, Stage.LIFECYCLE)
+@rule(
+    "PI007",
+    "pod-evicted",
+    Severity.ERROR,
+    Stage.LIFECYCLE,
+    events=("Preempted", "Evicted"),
+    hopeless=True,
+)
 def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
     """The pod was evicted by the kubelet or preempted by the scheduler.
 
@@ -467,7 +431,7 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
         if status.get("message"):
             proof.append(ev.status("$.status.message", status.get("message")))
         what = f"{reason.lower()}: {ev.short(as_str(status.get('message')))}"
-    cond = _condition(snap, "DisruptionTarget")
+    cond = snap.condition_at("DisruptionTarget")
     if (
         cond
         and cond[1].get("status") == "True"
@@ -499,7 +463,7 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
     yield Draft(None, f"Pod was {what}", tuple(proof), fix)
 
 
-@rule("PI008", "node-lost", Severity.ERROR, Stage.LIFECYCLE)
+@rule("PI008", "node-lost", Severity.ERROR, Stage.LIFECYCLE, events=("NodeNotReady",))
 def node_lost(ctx: RuleContext) -> Iterator[Draft]:
     """The pod's node stopped reporting, so the pod's state is unknown.
 
@@ -529,9 +493,9 @@ def node_lost(ctx: RuleContext) -> Iterator[Draft]:
             if c.get("type") == "Ready" and c.get("status") in ("False", "Unknown"):
                 proof.append(
                     Evidence(
-                        "cluster",
-                        f"Node {snap.node} condition Ready={c.get('status')}",
-                        as_str(c.get("message")) or as_str(c.get("reason")),
+                        source="cluster",
+                        ref=f"Node {snap.node} condition Ready={c.get('status')}",
+                        text=as_str(c.get("message")) or as_str(c.get("reason")),
                     )
                 )
     if not proof:
@@ -546,7 +510,7 @@ def node_lost(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
-@rule("PI009", "deadline-exceeded", Severity.ERROR, Stage.LIFECYCLE)
+@rule("PI009", "deadline-exceeded", Severity.ERROR, Stage.LIFECYCLE, hopeless=True)
 def deadline_exceeded(ctx: RuleContext) -> Iterator[Draft]:
     """The pod ran longer than its ``activeDeadlineSeconds`` and was stopped.
 
@@ -579,3 +543,16 @@ def deadline_exceeded(ctx: RuleContext) -> Iterator[Draft]:
         f"Speed up or fix {('init container ' + slow.name) if slow else 'the slow step'}, or raise "
         f"activeDeadlineSeconds in {ev.owner_phrase(snap)}.",
     )
+
+
+RULES = (
+    unschedulable_resources,
+    unschedulable_placement,
+    unschedulable_volume,
+    scheduling_gated,
+    volume_mount_failed,
+    sandbox_failed,
+    pod_evicted,
+    node_lost,
+    deadline_exceeded,
+)

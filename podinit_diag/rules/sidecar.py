@@ -21,6 +21,7 @@ from podinit_diag.core.model import (
 )
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.classify import event_count
 
 
 def _probe_proof(
@@ -33,11 +34,14 @@ def _probe_proof(
     return out
 
 
-def _count(probes: tuple[EventView, ...]) -> int:
-    return sum(e.count for e in probes)
-
-
-@rule("PI401", "sidecar-crashloop", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI401",
+    "sidecar-crashloop",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
 def sidecar_crashloop(ctx: RuleContext) -> Iterator[Draft]:
     """A native sidecar keeps failing.
 
@@ -72,7 +76,14 @@ def sidecar_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI402", "sidecar-startup-failing", Severity.ERROR, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI402",
+    "sidecar-startup-failing",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=("Unhealthy",),
+)
 def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
     """A native sidecar's startup probe keeps failing, which holds every later init container.
 
@@ -98,7 +109,7 @@ def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
         last = v.probes[-1].message if v.probes else ""
         yield Draft(
             c,
-            f"Sidecar {c.name} has not passed its startup probe ({_count(v.probes)} failures"
+            f"Sidecar {c.name} has not passed its startup probe ({event_count(v.probes)} failures"
             f"{', running ' + human_duration(v.running_for) if v.running_for else ''}){held}: "
             f"{ev.short(last)}",
             tuple(_probe_proof(c, v.probes, snap)),
@@ -108,7 +119,14 @@ def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-@rule("PI403", "sidecar-not-ready", Severity.WARNING, Stage.CONTAINERS, verdict=True)
+@rule(
+    "PI403",
+    "sidecar-not-ready",
+    Severity.WARNING,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=("Unhealthy",),
+)
 def sidecar_not_ready(ctx: RuleContext) -> Iterator[Draft]:
     """A native sidecar is running but not ready.
 
@@ -127,7 +145,7 @@ def sidecar_not_ready(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI403"):
         c = v.container
         why = (
-            f"{_count(v.probes)} readiness probe failures: {ev.short(v.probes[-1].message)}"
+            f"{event_count(v.probes)} readiness probe failures: {ev.short(v.probes[-1].message)}"
             if v.probes
             else f"not ready for {human_duration(v.running_for) if v.running_for else '?'}"
         )
@@ -152,7 +170,6 @@ PROXY_HINTS = (
     "oauth2-proxy",
     "proxy",
 )
-_NETWORKISH = frozenset({"PI106", "PI107", "PI110"})
 
 
 def _proxy(c: ContainerView) -> bool:
@@ -188,7 +205,7 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         c = v.container
         if c.kind is not ContainerKind.INIT:
             continue
-        if v.code not in _NETWORKISH and not (v.category is not None and v.category.is_network):
+        if not v.network and not (v.category is not None and v.category.is_network):
             continue
         proxies = [p for p in snap.containers if p.order > c.order and _proxy(p)]
         if not proxies:
@@ -211,3 +228,11 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
             tuple(proof),
             f"In {ev.owner_phrase(snap)}: {move}.",
         )
+
+
+RULES = (
+    sidecar_crashloop,
+    sidecar_startup_failing,
+    sidecar_not_ready,
+    sidecar_order,
+)

@@ -5,11 +5,11 @@ They read only ``spec`` and ``metadata``, so they apply equally to manifests.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from podinit_diag.core.access import as_dict, as_list, as_str
+from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import ContainerKind, Severity, Stage
-from podinit_diag.core.normalize import as_dict, as_list, as_str
 from podinit_diag.core.resources import Effective, effective_requests, format_quantity
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
@@ -155,7 +155,7 @@ def init_volume_unshared(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-_LIMIT_RANGER = re.compile(r"memory limit for init container ([\w.-]+)")
+_LIMIT_RANGER = lazy(r"memory limit for init container ([\w.-]+)")
 
 
 @rule("PI904", "init-no-memory-limit", Severity.INFO, Stage.SPEC)
@@ -229,3 +229,12 @@ def init_mutable_image(ctx: RuleContext) -> Iterator[Draft]:
             (ev.image_evidence(c),),
             f"Pin the image of init container {c.name} to a version tag or digest.",
         )
+
+
+RULES = (
+    init_request_dominates,
+    init_unsupported_field,
+    init_volume_unshared,
+    init_no_memory_limit,
+    init_mutable_image,
+)

@@ -16,9 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from podinit_diag.core.access import JsonDict
 from podinit_diag.core.errors import InputError
-
-Json = dict[str, Any]
 
 
 class ClusterError(InputError):
@@ -45,7 +44,12 @@ class Dropped(ClusterError):
 
 @dataclass(frozen=True)
 class Settings:
-    kubeconfig: str | None = None
+    """How to reach a cluster. The library reads no environment: the CLI fills in what
+    kubectl would take from it (KUBECONFIG, proxies, the in-cluster variables)."""
+
+    kubeconfig: str | None = None  # given explicitly: its failures are the error to show
+    # KUBECONFIG (paths joined with os.pathsep), else ~/.kube/config
+    default_kubeconfig: str = "~/.kube/config"
     context: str | None = None
     timeout: float = 5.0
     proxy: str | None = None  # from the environment, resolved by the CLI
@@ -65,7 +69,7 @@ class Page:
     where: str  # the list's URL, for errors
     skip_through: str = ""  # items with keys up to this one were read before a 410 restart
 
-    def doc(self) -> Json:
+    def doc(self) -> JsonDict:
         try:
             doc = json.loads(self.data)
         except ValueError:
@@ -74,7 +78,7 @@ class Page:
             raise ClusterError(f"{self.where}: the answer is not a JSON object")
         return doc
 
-    def items(self) -> Iterator[Json]:
+    def items(self) -> Iterator[JsonDict]:
         for item in self.doc().get("items") or []:
             if isinstance(item, dict) and (not self.skip_through or _key(item) > self.skip_through):
                 yield item
@@ -99,7 +103,7 @@ class Page:
         return str((head.get("metadata") or {}).get("continue") or "")
 
 
-def _key(item: Json) -> str:
+def _key(item: JsonDict) -> str:
     meta = item.get("metadata") or {}
     return f"{meta.get('namespace') or ''}/{meta.get('name') or ''}"
 
@@ -118,13 +122,14 @@ class Cluster:
         config = Configuration()
         namespace = "default"
         try:
+            config_file = settings.kubeconfig or settings.default_kubeconfig
             load_kube_config(
-                config_file=settings.kubeconfig,
+                config_file=config_file,
                 context=settings.context,
                 client_configuration=config,
                 persist_config=False,
             )
-            contexts, current = list_kube_config_contexts(config_file=settings.kubeconfig)
+            contexts, current = list_kube_config_contexts(config_file=config_file)
             chosen = (
                 next((c for c in contexts if c.get("name") == settings.context), current)
                 if settings.context
@@ -134,7 +139,7 @@ class Cluster:
         except (ConfigException, FileNotFoundError, OSError) as exc:
             # A kubeconfig that exists but does not load (a CA file gone, a bad context)
             # is the error to show, not the in-cluster fallback's.
-            if settings.kubeconfig or settings.context or _kubeconfig_present():
+            if settings.kubeconfig or settings.context or _present(settings.default_kubeconfig):
                 raise ClusterError(f"cannot load kubeconfig: {_one_line(exc)}") from None
             sa = settings.service_account_dir
             loader_args: dict[str, Any] = {
@@ -272,12 +277,12 @@ class Cluster:
         """Every item of a list (see :meth:`iter_items`)."""
         return list(self.iter_items(path, page, **query))
 
-    def list_snapshot(self, path: str, **query: str | int | bool) -> tuple[list[Json], str]:
+    def list_snapshot(self, path: str, **query: str | int | bool) -> tuple[list[JsonDict], str]:
         """Every item of a list and the resourceVersion to watch it from. Pages share the
         first page's snapshot; an expired continue token restarts the whole list, since a
         watch must start from one consistent version."""
         for _ in range(3):
-            items: list[Json] = []
+            items: list[JsonDict] = []
             version = ""
             try:
                 for current in self._pages(path, 500, query):
@@ -293,7 +298,7 @@ class Cluster:
 
     def watch(
         self, path: str, resource_version: str, timeout_seconds: int, **query: str | int | bool
-    ) -> Iterator[Json]:
+    ) -> Iterator[JsonDict]:
         """The changes (``{"type": ..., "object": ...}``, bookmarks included) of a list after
         ``resource_version``, as they happen, until the server ends the stream (after
         ``timeout_seconds``, or earlier). One request, however long it lasts.
@@ -335,7 +340,7 @@ class Cluster:
             raise Dropped(f"watch of {path} dropped mid-event")
 
 
-def _watch_event(line: bytes, path: str) -> Json:
+def _watch_event(line: bytes, path: str) -> JsonDict:
     try:
         event = json.loads(line)
     except ValueError:
@@ -348,10 +353,8 @@ def _watch_event(line: bytes, path: str) -> Json:
     return event
 
 
-def _kubeconfig_present() -> bool:
-    paths = os.environ.get("KUBECONFIG", "").split(os.pathsep) or []
-    paths = [p for p in paths if p] or [os.path.expanduser("~/.kube/config")]
-    return any(os.path.isfile(p) for p in paths)
+def _present(kubeconfig: str) -> bool:
+    return any(os.path.isfile(os.path.expanduser(p)) for p in kubeconfig.split(os.pathsep) if p)
 
 
 def _query_value(v: str | int | bool) -> str:

@@ -16,23 +16,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from podinit_diag.core.access import Json
 from podinit_diag.core.kubetime import format_time
-from podinit_diag.core.model import Bundle, ContainerKind, Json
-from podinit_diag.core.normalize import normalize
+from podinit_diag.core.model import Bundle, ContainerKind, PodSnapshot
+from podinit_diag.core.normalize import LOG_TAIL_LINES, normalize
 from podinit_diag.core.redact import MASK, redact
-from podinit_diag.rules import Config
-from podinit_diag.rules.classify import Verdict, classify_containers, config_code
-from podinit_diag.rules.config import mount_config_failure
+from podinit_diag.rules import NO_LOGS, Config, RuleContext, lookups
+from podinit_diag.rules.classify import Verdict
 from podinit_diag.rules.dependency import wait_targets
 from podinit_diag.rules.logscan import service_of
 from podinit_diag.sources.cluster import Cluster, ClusterError, NotFound
 from podinit_diag.sources.workloads import KINDS
 
-LOG_TAIL_LINES = 200
-_NO_LOGS = frozenset({"PI201", "PI202", "PI203", "PI204", "PI205", "PI206", "PI207"})
 
-
-def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) -> Bundle:
+def fetch_bundle(
+    cluster: Cluster, namespace: str, name: str, config: Config | None = None
+) -> Bundle:
     ns, pod_name = quote(namespace, safe=""), quote(name, safe="")
     try:
         pod = cluster.get(f"/api/v1/namespaces/{ns}/pods/{pod_name}")
@@ -48,7 +47,7 @@ def fetch_bundle(cluster: Cluster, namespace: str, name: str, config: Config) ->
     except ClusterError as exc:
         events = ()
         notes.append(f"could not read events: {exc}")
-    return complete_bundle(cluster, pod, events, config, now, notes)
+    return complete_bundle(cluster, pod, events, config or Config(), now, notes)
 
 
 def complete_bundle(
@@ -64,11 +63,12 @@ def complete_bundle(
     notes = list(notes or ())
     meta = pod.get("metadata") or {}
     namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-    first = normalize(Bundle(pod=pod, events=events, captured_at=now), now)
-    verdicts = classify_containers(first, config)
-    logs = _logs(cluster, first, verdicts, quote(namespace, safe=""), quote(name, safe=""), notes)
-    related = _owner(cluster, first, notes) + _related(cluster, first, notes)
-    lookups = _lookups(cluster, first, verdicts, notes)
+    first = RuleContext(normalize(Bundle(pod=pod, events=events, captured_at=now), now), config)
+    verdicts = first.verdicts
+    snap = first.snap
+    logs = _logs(cluster, verdicts, quote(namespace, safe=""), quote(name, safe=""), notes)
+    related = _owner(cluster, snap, notes) + _related(cluster, snap, notes)
+    looked_up = _lookups(cluster, snap, lookups(first), notes)
     return Bundle(
         pod=pod,
         events=events,
@@ -77,18 +77,18 @@ def complete_bundle(
         captured_at=now,
         source=f"{cluster.server}/api/v1/namespaces/{namespace}/pods/{name}",
         notes=tuple(notes),
-        lookups=tuple(lookups),
+        lookups=tuple(looked_up),
     )
 
 
 def _logs(
-    cluster: Cluster, snap: Any, verdicts: tuple[Verdict, ...], ns: str, pod: str, notes: list[str]
+    cluster: Cluster, verdicts: tuple[Verdict, ...], ns: str, pod: str, notes: list[str]
 ) -> dict[str, bytes]:
     """Log tails of the containers the first pass found in trouble."""
     logs: dict[str, bytes] = {}
     for v in verdicts:
         c = v.container
-        if v.code in _NO_LOGS or (c.state == "waiting" and c.restart_count == 0):
+        if v.code in NO_LOGS or (c.state == "waiting" and c.restart_count == 0):
             continue  # never ran: there is no log to read
         wanted = []
         if c.restart_count > 0 or (c.state == "waiting" and c.last_terminated):
@@ -110,7 +110,7 @@ def _logs(
     return logs
 
 
-def _related(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
+def _related(cluster: Cluster, snap: PodSnapshot, notes: list[str]) -> list[Json]:
     """Services and EndpointSlices that init containers wait on (PI107)."""
     out: list[Json] = []
     seen_ns: set[str] = set()
@@ -142,32 +142,13 @@ def _related(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
 
 
 def _lookups(
-    cluster: Cluster, snap: Any, verdicts: tuple[Verdict, ...], notes: list[str]
+    cluster: Cluster, snap: PodSnapshot, wanted: list[tuple[str, str]], notes: list[str]
 ) -> list[Json]:
-    """Look up the ConfigMaps and Secrets the findings name (PI3xx missing objects and keys,
-    PI202 imagePullSecrets) so the report can say whether they exist. Secrets: metadata only."""
-    wanted: list[tuple[str, str]] = []
-    for v in verdicts:
-        if v.code in ("PI301", "PI302", "PI303"):
-            code, m = config_code(v.message)
-            if m is not None:
-                wanted.append(
-                    (m.group(2), m.group(4))
-                    if code == "PI303"
-                    else (("ConfigMap" if code == "PI301" else "Secret"), m.group(1))
-                )
-        elif v.code == "PI202":
-            spec = snap.pod.get("spec") or {}
-            for ref in spec.get("imagePullSecrets") or []:
-                if isinstance(ref, dict) and ref.get("name"):
-                    wanted.append(("Secret", str(ref["name"])))
-    for e in snap.events:
-        found = mount_config_failure(e)
-        if found and not found[1].startswith("("):
-            wanted.append((found[0], found[1]))
+    """Look up the ConfigMaps and Secrets the rules name (see each rule's ``lookups``) so
+    the report can say whether they exist. Secrets: metadata only."""
     out: list[Json] = []
     ns = quote(snap.namespace, safe="")
-    for kind, name in dict.fromkeys(wanted):
+    for kind, name in wanted:
         plural = "configmaps" if kind == "ConfigMap" else "secrets"
         path = f"/api/v1/namespaces/{ns}/{plural}/{quote(name, safe='')}"
         entry: dict[str, Any] = {"kind": kind, "namespace": snap.namespace, "name": name}
@@ -191,7 +172,7 @@ def _lookups(
 _OWNER_KINDS = ("ReplicaSet", "Job")  # the controllers whose own owner the fixes name
 
 
-def _owner(cluster: Cluster, snap: Any, notes: list[str]) -> list[Json]:
+def _owner(cluster: Cluster, snap: PodSnapshot, notes: list[str]) -> list[Json]:
     """The controlling ReplicaSet or Job, whose own owner names the Deployment or CronJob
     whose template the fixes should point at. One request."""
     owner = snap.owner

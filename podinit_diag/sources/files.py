@@ -5,7 +5,8 @@ writes it, a ``v1 List`` / ``PodList`` of pods, a bundle directory (``pod.json``
 ``events.json``, ``logs/``, ``related.json``, ``meta.json``), or a directory whose
 sub-directories are bundles. Anything unusable raises :class:`InputError` with one
 line naming the file and the problem; nothing here lets a traceback escape for bad
-bytes, bad syntax or a bad shape. PyYAML is used only in this module.
+bytes, bad syntax or a bad shape. PyYAML is used only in this module, and imported only
+when a YAML file is parsed.
 """
 
 from __future__ import annotations
@@ -13,19 +14,22 @@ from __future__ import annotations
 import json
 import os
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from podinit_diag.core.access import Json, as_dict
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubetime import parse_time
-from podinit_diag.core.model import Bundle, Json
+from podinit_diag.core.model import Bundle
 
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024
 MAX_LOG_TAIL_BYTES = 256 * 1024  # rules read the end of a log; the rest is never loaded
 MAX_YAML_ALIASES = 100  # kubectl never writes aliases; a handful is tolerated, a bomb is not
 LIST_KINDS = frozenset({"List", "PodList"})
+
+if TYPE_CHECKING:
+    import yaml
 
 
 def load_path(path: str | os.PathLike[str]) -> list[Bundle]:
@@ -44,6 +48,20 @@ def load_path(path: str | os.PathLike[str]) -> list[Bundle]:
         return [Bundle(pod=pod, source=str(p)) for pod in pods_from_document(read_document(p), p)]
     except OSError as exc:
         raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from None
+
+
+def select(bundles: list[Bundle], targets: list[str], namespace: str | None) -> list[Bundle]:
+    """The bundles whose pod is one of ``targets`` (``NAME`` or ``pod/NAME``; all when
+    empty) in ``namespace`` (any when None), as kubectl selects pods from a file."""
+    names = {t.split("/", 1)[1] if t.startswith(("pod/", "pods/", "po/")) else t for t in targets}
+
+    def wanted(pod: object) -> bool:
+        meta = as_dict(as_dict(pod).get("metadata"))
+        if names and meta.get("name") not in names:
+            return False
+        return namespace is None or meta.get("namespace") == namespace
+
+    return [b for b in bundles if wanted(b.pod)]
 
 
 def load_bundle_dir(d: Path) -> Bundle:
@@ -86,12 +104,6 @@ def parse_document(data: bytes, name: str) -> Any:
         raise InputError(
             f"{name}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        raise InputError(f"{name}: invalid YAML{where}: {exc.problem or exc.context}") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{name}: invalid YAML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise InputError(f"{name}: document is nested too deeply") from None
 
@@ -108,24 +120,39 @@ def _decode(data: bytes, name: str) -> str:
         ) from None
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses alias bombs: shared references would expand on every walk."""
+@cache
+def _bounded_loader() -> type[yaml.SafeLoader]:
+    """SafeLoader that refuses alias bombs: shared references would expand on every walk.
 
-    aliases_seen = 0
+    Built on first use: the class derives from PyYAML's, which JSON input never needs."""
+    import yaml
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases_seen += 1
-            if self.aliases_seen > MAX_YAML_ALIASES:
-                raise InputError("too many YAML aliases")
-        return super().compose_node(parent, index)
+    class BoundedLoader(yaml.SafeLoader):
+        aliases_seen = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases_seen += 1
+                if self.aliases_seen > MAX_YAML_ALIASES:
+                    raise InputError("too many YAML aliases")
+            return super().compose_node(parent, index)
+
+    return BoundedLoader
 
 
 def _load_yaml(text: str, name: str) -> Any:
+    import yaml  # here, not at the top: importing PyYAML is start-up time JSON input never needs
+
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_BoundedLoader) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=_bounded_loader()) if d is not None]
     except InputError as exc:
         raise InputError(f"{name}: {exc} (more than {MAX_YAML_ALIASES}); refusing it") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        raise InputError(f"{name}: invalid YAML{where}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: invalid YAML: {str(exc).splitlines()[0]}") from None
     if not docs:
         raise InputError(f"{name}: file holds no YAML document")
     return docs[0] if len(docs) == 1 else docs

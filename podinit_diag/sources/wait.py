@@ -6,7 +6,7 @@ answers 410 Gone: a wait of an hour costs a handful of requests, not one per sec
 Every change of a pod's STATUS column (as kubectl prints it) is a :class:`Transition`,
 with the time the init containers it saw finish took. The wait ends when the condition
 holds for the wanted number of pods, when a finding at or above the failure threshold
-makes success impossible (:data:`HOPELESS`), or at the deadline.
+makes success impossible (a rule declared ``hopeless``), or at the deadline.
 """
 
 from __future__ import annotations
@@ -20,38 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from podinit_diag.core.access import Json
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import pod_status
-from podinit_diag.core.model import Bundle, Json
+from podinit_diag.core.model import Bundle
 from podinit_diag.core.progress import Outcome, Transition, completed_inits, init_durations
 from podinit_diag.engine import diagnose
-from podinit_diag.rules import Config
+from podinit_diag.rules import EVENT_REASONS, HOPELESS, Config
 from podinit_diag.sources.cluster import Cluster, ClusterError, Dropped, Expired, NotFound
 from podinit_diag.sources.fetch import complete_bundle, missing_pod_message
-from podinit_diag.sources.scan import EVENT_SELECTOR, RULE_EVENT_REASONS
-from podinit_diag.sources.workloads import KINDS, pod_selector, read_workload
+from podinit_diag.sources.scan import EVENT_SELECTOR
+from podinit_diag.sources.workloads import KINDS, parse_target, pod_selector, read_workload
 
-# Findings after which the pod cannot succeed without someone changing the spec or the
-# cluster: waiting longer only delays the bad news. Crash loops, probes, scheduling and
-# slow pulls are left to the deadline, since they can still resolve on their own.
-HOPELESS = frozenset(
-    {
-        "PI007",  # evicted or preempted: this pod is gone for good
-        "PI009",  # activeDeadlineSeconds passed
-        "PI102",  # init container failed and the pod is never restarted
-        "PI104",  # init command not in the image
-        "PI201",  # image or tag does not exist
-        "PI202",  # registry refuses the credentials
-        "PI205",  # invalid image reference
-        "PI206",  # image absent and pullPolicy Never
-        "PI301",  # ConfigMap missing
-        "PI302",  # Secret missing
-        "PI303",  # key missing in a ConfigMap or Secret
-        "PI304",  # the kubelet refuses the container's configuration
-        "PI504",  # app container exited with an error and will not be restarted
-        "PI505",  # app command not in the image
-    }
-)
 CONDITIONS = {"initialized": "Initialized", "ready": "Ready"}
 WATCH_SECONDS = 300  # each watch request's timeoutSeconds; the stream is then resumed
 _RETRY_SECONDS = 1.0
@@ -159,6 +139,29 @@ class _Pod:
     events: list[Json] = field(default_factory=list)
     done: frozenset[str] = frozenset()  # init containers seen completed
     hopeless: bool | None = None  # None: not judged since the pod or its events changed
+
+
+def follow(
+    cluster: Cluster,
+    namespace: str,
+    target: str,
+    condition: str,
+    timeout: float,
+    config: Config,
+    fail_rank: int,
+    on_transition: Callable[[Transition], None],
+    on_tick: Callable[[float, int, int], None] | None = None,
+) -> Outcome:
+    """Wait for ``target`` (``web-0``, ``pod/web-0``, ``deploy/web``...) to meet
+    ``condition`` (``initialized`` or ``ready``), at most ``timeout`` seconds in all."""
+    started = time.monotonic()
+    workload = parse_target(target)
+    kind, name = workload if workload else (None, target.split("/", 1)[-1])
+    pods = resolve(cluster, namespace, kind, name, timeout)
+    waiter = Waiter(
+        cluster, pods, condition, timeout, config, fail_rank, on_transition, on_tick, started
+    )
+    return waiter.run()
 
 
 class Waiter:
@@ -298,7 +301,7 @@ class Waiter:
     # --- state -------------------------------------------------------------------------
 
     def _event(self, e: Json) -> None:
-        if e.get("reason") not in RULE_EVENT_REASONS:
+        if e.get("reason") not in EVENT_REASONS:
             return
         uid = str((e.get("involvedObject") or {}).get("uid") or "")
         pod = self.pods.get(uid)
@@ -363,7 +366,7 @@ class Waiter:
             if (p.obj.get("metadata") or {}).get("deletionTimestamp"):
                 continue
             if (
-                _condition(p.obj, self.condition)
+                _condition_true(p.obj, self.condition)
                 or (p.obj.get("status") or {}).get("phase") == "Succeeded"
             ):
                 met += 1
@@ -395,7 +398,7 @@ class Waiter:
             # The pods not there yet (the hopeless first), with their logs and what their
             # findings name.
             blocking = sorted(
-                (p for p in live if not _condition(p.obj, self.condition)),
+                (p for p in live if not _condition_true(p.obj, self.condition)),
                 key=lambda p: not p.hopeless,
             )
             reports = tuple(
@@ -411,7 +414,7 @@ class Waiter:
         )
 
 
-def _condition(pod: Json, kind: str) -> bool:
+def _condition_true(pod: Json, kind: str) -> bool:
     for c in (pod.get("status") or {}).get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == kind:
             return c.get("status") == "True"

@@ -8,11 +8,14 @@ forms, and ``plural.group``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from podinit_diag.core.access import JsonDict
 from podinit_diag.core.errors import InputError
-from podinit_diag.sources.cluster import Cluster, Json, NotFound
+
+if TYPE_CHECKING:  # the CLI reads TYPE/NAME targets before (and without) any connection
+    from podinit_diag.sources.cluster import Cluster
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,19 @@ def parse_target(target: str) -> tuple[str, str] | None:
     return kind, name
 
 
+def selectors(cluster: Cluster, namespace: str, targets: list[str]) -> list[str]:
+    """The label selectors of the pods of workload targets (``deploy/web``; a CronJob's:
+    those of its Jobs)."""
+    found = [
+        s
+        for kind, name in filter(None, map(parse_target, targets))
+        for s in pod_selectors(cluster, namespace, kind, name)
+    ]
+    if not found:
+        raise InputError(f"{targets[0]}: no pods (the workload owns no Jobs)")
+    return found
+
+
 def selector_string(selector: Any) -> str:
     """A LabelSelector object as the ``labelSelector`` query syntax."""
     if not isinstance(selector, dict):
@@ -76,8 +92,10 @@ def selector_string(selector: Any) -> str:
     return ",".join(terms)
 
 
-def read_workload(cluster: Cluster, namespace: str, kind: str, name: str) -> tuple[str, Json]:
+def read_workload(cluster: Cluster, namespace: str, kind: str, name: str) -> tuple[str, JsonDict]:
     """The workload object and its collection's path; a missing one as kubectl says it."""
+    from podinit_diag.sources.cluster import NotFound
+
     collection = KINDS[kind].path.format(ns=quote(namespace, safe=""))
     try:
         obj = cluster.get(f"{collection}/{quote(name, safe='')}")
@@ -86,7 +104,7 @@ def read_workload(cluster: Cluster, namespace: str, kind: str, name: str) -> tup
     return collection, obj
 
 
-def pod_selector(kind: str, name: str, obj: Json) -> str:
+def pod_selector(kind: str, name: str, obj: JsonDict) -> str:
     """A workload's ``spec.selector`` as a query; a workload without one is refused."""
     selector = selector_string((obj.get("spec") or {}).get("selector"))
     if not selector:

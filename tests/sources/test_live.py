@@ -19,7 +19,7 @@ import yaml
 from podinit_diag.devserver.apiserver import ApiServer
 from podinit_diag.sources.files import load_path
 
-from .conftest import FIXTURES, ROOT, cli_env, expected, run_initdoctor
+from ..conftest import FIXTURES, ROOT, cli_env, expected, run_initdoctor
 
 CASES = [
     "PI101-init-crashloop-migrate",
@@ -29,6 +29,9 @@ CASES = [
     "ok-completed-init-running-app",
 ]
 FORBIDDEN = "secret-ns"
+
+# Every test runs initdoctor or kubectl against the test API server.
+pytestmark = pytest.mark.live
 
 
 def _meta(case: str) -> tuple[str, str, str]:
@@ -121,6 +124,7 @@ def test_wrong_token(env: dict[str, str], tmp_path: Path) -> None:
     assert res.returncode == 2 and "Unauthorized" in res.stderr
 
 
+@pytest.mark.slow
 def test_dead_port_and_slow_server(env: dict[str, str], tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -243,6 +247,7 @@ def _with_related(case: str, tmp: Path, *objects: dict[str, object]) -> Path:
     return copy
 
 
+@pytest.mark.slow
 def test_live_verifies_the_objects_findings_name(env: dict[str, str], tmp_path: Path) -> None:
     secret_case = "PI303-init-secret-key-missing"
     ns303 = _meta(secret_case)[0]

@@ -23,7 +23,7 @@ from podinit_diag.core.model import Bundle
 from podinit_diag.devserver.apiserver import TestApiServer, parse_bool
 from podinit_diag.sources.files import load_path
 
-from .conftest import FIXTURES, expected
+from ..conftest import FIXTURES, expected
 
 TOKEN = "s3cr3t-test-token"
 MIGRATE = FIXTURES / "PI101-init-crashloop-migrate"
@@ -144,6 +144,7 @@ def _get_json(server: TestApiServer, path: str, **kw: Any) -> tuple[int, Any]:
 # --- the official kubernetes client --------------------------------------------------------
 
 
+@pytest.mark.live
 def test_client_reads_pod_equal_to_fixture(kubeconfig: Path) -> None:
     api = _core(kubeconfig)
     pod = api.read_namespaced_pod(MIGRATE_NAME, "orders")
@@ -153,6 +154,7 @@ def test_client_reads_pod_equal_to_fixture(kubeconfig: Path) -> None:
     assert json.loads(raw.data) == MIGRATE_POD
 
 
+@pytest.mark.live
 def test_client_paginates_with_continue(kubeconfig: Path) -> None:
     api = _core(kubeconfig)
     names: list[str] = []
@@ -171,6 +173,7 @@ def test_client_paginates_with_continue(kubeconfig: Path) -> None:
     assert names == want and pages == 2
 
 
+@pytest.mark.live
 def test_client_raw_list_across_namespaces(kubeconfig: Path) -> None:
     api = _core(kubeconfig)
     resp = api.list_pod_for_all_namespaces(_preload_content=False)
@@ -182,6 +185,7 @@ def test_client_raw_list_across_namespaces(kubeconfig: Path) -> None:
     assert namespaces == {"orders", "search", "tools"}
 
 
+@pytest.mark.live
 def test_client_reads_previous_log(kubeconfig: Path) -> None:
     api = _core(kubeconfig)
     log = api.read_namespaced_pod_log(MIGRATE_NAME, "orders", container="db-migrate", previous=True)
@@ -192,6 +196,7 @@ def test_client_reads_previous_log(kubeconfig: Path) -> None:
     assert current == (MIGRATE / "logs" / "db-migrate.log").read_text().splitlines(True)[-1]
 
 
+@pytest.mark.live
 def test_client_errors(server: TestApiServer, kubeconfig: Path, tmp_path: Path) -> None:
     api = _core(kubeconfig)
     with pytest.raises(ApiException) as missing:
@@ -212,6 +217,7 @@ def test_client_errors(server: TestApiServer, kubeconfig: Path, tmp_path: Path) 
     assert unauthorized.value.status == 401
 
 
+@pytest.mark.live
 def test_client_times_out_on_delay(tmp_path: Path) -> None:
     with TestApiServer(load_path(MIGRATE), token=TOKEN, delay=1.5) as slow:
         slow.write_kubeconfig(str(tmp_path / "config"))
@@ -256,6 +262,7 @@ def kube_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("home")
 
 
+@pytest.mark.live
 def test_kubectl_get_pod_json(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(kubeconfig, kube_home, "get", "pod", MIGRATE_NAME, "-n", "orders", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -264,6 +271,7 @@ def test_kubectl_get_pod_json(kubeconfig: Path, kube_home: Path) -> None:
     assert json.loads(r.stdout) == want
 
 
+@pytest.mark.live
 def test_kubectl_get_pods_table_status(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(kubeconfig, kube_home, "get", "pods", "-n", "orders")
     assert r.returncode == 0, r.stderr
@@ -273,6 +281,7 @@ def test_kubectl_get_pods_table_status(kubeconfig: Path, kube_home: Path) -> Non
     assert rows == {_pod(d)["metadata"]["name"]: expected(d)["status"] for d in ORDERS_FIXTURES}
 
 
+@pytest.mark.live
 def test_kubectl_describe_shows_events(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(kubeconfig, kube_home, "describe", "pod", MIGRATE_NAME, "-n", "orders")
     assert r.returncode == 0, r.stderr
@@ -281,6 +290,7 @@ def test_kubectl_describe_shows_events(kubeconfig: Path, kube_home: Path) -> Non
     assert "Scheduled" in events
 
 
+@pytest.mark.live
 def test_kubectl_logs_previous(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(
         kubeconfig, kube_home, "logs", MIGRATE_NAME, "-n", "orders", "-c", "db-migrate",
@@ -290,6 +300,7 @@ def test_kubectl_logs_previous(kubeconfig: Path, kube_home: Path) -> None:
     assert r.stdout == (MIGRATE / "logs" / "db-migrate.previous.log").read_text()
 
 
+@pytest.mark.live
 def test_kubectl_events_field_selector(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(
         kubeconfig, kube_home, "get", "events", "-n", "orders", "--field-selector",
@@ -302,6 +313,7 @@ def test_kubectl_events_field_selector(kubeconfig: Path, kube_home: Path) -> Non
     assert {e["involvedObject"]["name"] for e in items} == {MIGRATE_NAME}
 
 
+@pytest.mark.live
 def test_kubectl_secret_has_no_values(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(kubeconfig, kube_home, "get", "secret", "db-creds", "-n", "tools", "-o", "json")
     assert r.returncode == 0, r.stderr
@@ -310,6 +322,7 @@ def test_kubectl_secret_has_no_values(kubeconfig: Path, kube_home: Path) -> None
     assert "data" not in secret and "stringData" not in secret
 
 
+@pytest.mark.live
 def test_kubectl_other_kinds(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(kubeconfig, kube_home, "get", "nodes,deployments,services", "-A", "-o", "name")
     assert r.returncode == 0, r.stderr
@@ -319,6 +332,7 @@ def test_kubectl_other_kinds(kubeconfig: Path, kube_home: Path) -> None:
     assert any(n.startswith("node/") for n in names)
 
 
+@pytest.mark.live
 def test_kubectl_missing_pod_and_forbidden(kubeconfig: Path, kube_home: Path) -> None:
     r = _kubectl(kubeconfig, kube_home, "get", "pod", "nope")
     assert r.returncode == 1
@@ -331,6 +345,7 @@ def test_kubectl_missing_pod_and_forbidden(kubeconfig: Path, kube_home: Path) ->
 # --- raw HTTP: shapes and errors -----------------------------------------------------------
 
 
+@pytest.mark.live
 def test_discovery_documents(server: TestApiServer) -> None:
     assert _get_json(server, "/version")[1]["major"] == "1"
     assert _get_json(server, "/api")[1]["versions"] == ["v1"]
@@ -348,6 +363,7 @@ def test_discovery_documents(server: TestApiServer) -> None:
     assert {r["name"] for r in apps["resources"]} >= {"deployments", "replicasets"}
 
 
+@pytest.mark.live
 def test_unauthorized_and_scheme_case(server: TestApiServer) -> None:
     code, doc = _get_json(server, "/api/v1/pods", token=None)
     assert code == 401 and doc["kind"] == "Status" and doc["reason"] == "Unauthorized"
@@ -365,11 +381,13 @@ def test_unauthorized_and_scheme_case(server: TestApiServer) -> None:
     }
 
 
+@pytest.mark.live
 def test_post_is_405(server: TestApiServer) -> None:
     code, doc = _get_json(server, "/api/v1/namespaces/orders/pods", method="POST")
     assert code == 405 and doc["reason"] == "MethodNotAllowed"
 
 
+@pytest.mark.live
 def test_expired_continue_is_410(server: TestApiServer) -> None:
     code, doc = _get_json(server, "/api/v1/namespaces/orders/pods?limit=1&continue=bogus")
     assert code == 410 and doc["reason"] == "Expired" and doc["code"] == 410
@@ -386,6 +404,7 @@ def _names(server: TestApiServer, path: str) -> list[str]:
     return [i["metadata"]["name"] for i in doc["items"]]
 
 
+@pytest.mark.live
 def test_selectors(server: TestApiServer) -> None:
     assert _names(server, "/api/v1/pods?labelSelector=app%3Dtoolbox") == ["toolbox"]
     assert _names(server, "/api/v1/pods?labelSelector=app+in+(x,toolbox),!missing") == ["toolbox"]
@@ -413,6 +432,7 @@ def test_selectors(server: TestApiServer) -> None:
     assert {e["involvedObject"]["uid"] for e in mine["items"]} == {uid}
 
 
+@pytest.mark.live
 def test_endpointslices_by_service(server: TestApiServer) -> None:
     path = (
         "/apis/discovery.k8s.io/v1/namespaces/orders/endpointslices"
@@ -421,6 +441,7 @@ def test_endpointslices_by_service(server: TestApiServer) -> None:
     assert _names(server, path) == ["orders-db-9lg6l"]
 
 
+@pytest.mark.live
 def test_log_container_rules(server: TestApiServer) -> None:
     base = "/api/v1/namespaces/tools/pods/toolbox/log"
     code, doc = _get_json(server, base)
@@ -444,6 +465,7 @@ def test_parse_bool_like_go() -> None:
         assert parse_bool(text) is False
 
 
+@pytest.mark.live
 def test_kubeconfig_and_request_log(server: TestApiServer, kubeconfig: Path) -> None:
     cfg = json.loads(kubeconfig.read_text())
     assert cfg["current-context"] == "initdoctor-test"
@@ -457,6 +479,7 @@ def test_kubeconfig_and_request_log(server: TestApiServer, kubeconfig: Path) -> 
     assert server.request_log[before:] == [("GET", "/api/v1/nodes?limit=1")]
 
 
+@pytest.mark.live
 def test_related_kinds_get_and_list(server: TestApiServer) -> None:
     code, deploy = _get_json(server, "/apis/apps/v1/namespaces/tools/deployments/toolbox")
     assert code == 200 and deploy["kind"] == "Deployment" and deploy["apiVersion"] == "apps/v1"

@@ -7,10 +7,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import jsonschema
 import pytest
@@ -19,11 +20,14 @@ from podinit_diag.core.model import Bundle
 from podinit_diag.devserver.apiserver import ApiServer, Step
 from podinit_diag.devserver.replay import missing_secret, rollout
 
-from .conftest import ROOT, cli_env, run_initdoctor, run_on_terminal
+from ..conftest import ROOT, cli_env, run_initdoctor, run_on_terminal
 
 ROLLOUT = [Step(at, bundles) for at, bundles in rollout()]
 MISSING = [Step(at, bundles) for at, bundles in missing_secret()]
 FAILING_POD = MISSING[0].bundles[0].pod["metadata"]["name"]
+
+# Every test follows pods through the test API server's watch API.
+pytestmark = pytest.mark.live
 
 
 def _env(srv: ApiServer, tmp: Path) -> dict[str, str]:
@@ -56,12 +60,64 @@ def _replay(
     return proc.returncode, out, err
 
 
-def _until(predicate: Any, what: str, timeout: float = 30) -> None:
+def _until(
+    predicate: Callable[[], object],
+    what: str,
+    timeout: float = 30,
+    seen: Callable[[], object] | None = None,
+) -> None:
+    """Poll ``predicate`` until it holds; after ``timeout`` seconds, fail naming ``what`` was
+    awaited and, with ``seen``, the state last seen."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what}")
+            last = f"; last seen: {seen()!r}" if seen is not None else ""
+            pytest.fail(f"gave up after {timeout:g}s waiting for {what}{last}")
         time.sleep(0.02)
+
+
+class _Shown:
+    """What a running ``--wait`` has shown so far: its stdout and stderr, read line by line
+    by threads as they come (the wait flushes every line), so that a test can wait until it
+    has shown something, then let it finish."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, lines), daemon=True)
+            for stream, lines in ((proc.stdout, self.out), (proc.stderr, self.err))
+        ]
+        for t in self._readers:
+            t.start()
+
+    @staticmethod
+    def _read(stream: IO[str] | None, lines: list[str]) -> None:
+        for line in stream or ():
+            lines.append(line)
+
+    def until(self, predicate: Callable[[str], bool], what: str, timeout: float = 30) -> None:
+        """Wait until the stdout shown so far satisfies ``predicate``; fail at once if the wait
+        ends first."""
+        _until(
+            lambda: predicate("".join(self.out)) or self.proc.poll() is not None,
+            what,
+            timeout,
+            seen=lambda: "".join(self.out)[-2000:],
+        )
+        if not predicate("".join(self.out)):
+            pytest.fail(
+                f"the wait ended (exit {self.proc.returncode}) before showing {what}: "
+                f"{''.join(self.err)[-2000:]}{''.join(self.out)[-2000:]}"
+            )
+
+    def communicate(self, timeout: float) -> tuple[str, str]:
+        """Wait for the process to end, as ``Popen.communicate`` does; its whole output."""
+        self.proc.wait(timeout=timeout)
+        for t in self._readers:
+            t.join(timeout=10)
+        return "".join(self.out), "".join(self.err)
 
 
 def _watches(srv: ApiServer) -> list[str]:
@@ -84,6 +140,7 @@ def _transitions(out: str) -> dict[str, list[str]]:
     return by_pod
 
 
+@pytest.mark.slow
 def test_deployment_rollout_succeeds_with_one_watch_per_kind(tmp_path: Path) -> None:
     with ApiServer([], timeline=ROLLOUT, clock="manual", speed=20) as srv:  # 57 s in ~3 s
         code, out, err = _replay(srv, _env(srv, tmp_path), "deploy/web", "--timeout", "1m")
@@ -139,6 +196,7 @@ def test_pods_of_the_previous_revision_do_not_count(tmp_path: Path) -> None:
     assert "deploy/web: still not Ready after 0:01 (1/2 pods Ready)" in res.stdout
 
 
+@pytest.mark.slow
 def test_a_wait_right_after_apply_follows_the_new_revision(tmp_path: Path) -> None:
     """Step 0 is the moment after ``kubectl apply``: the Deployment's generation is ahead
     of what its controller observed, only the old ReplicaSet exists and both of its pods
@@ -199,6 +257,7 @@ def test_statefulset_counts_the_pods_of_its_update_revision(tmp_path: Path) -> N
     assert "sts/db: still not Ready after 0:01 (1/2 pods Ready)" in res.stdout
 
 
+@pytest.mark.slow
 def test_missing_secret_stops_early_with_the_report(tmp_path: Path) -> None:
     with ApiServer([], timeline=MISSING, clock="manual", speed=20) as srv:
         started = time.monotonic()
@@ -211,6 +270,7 @@ def test_missing_secret_stops_early_with_the_report(tmp_path: Path) -> None:
     assert "PodInitializing -> CreateContainerConfigError" in out
 
 
+@pytest.mark.slow
 def test_timeout_prints_what_blocks(manual: ApiServer, tmp_path: Path) -> None:
     manual.advance_to(4)  # the first pod is in Init:1/2, running its migration
     res = run_initdoctor(
@@ -224,16 +284,22 @@ def test_timeout_prints_what_blocks(manual: ApiServer, tmp_path: Path) -> None:
 
 def test_dropped_streams_resume_from_the_last_version(manual: ApiServer, tmp_path: Path) -> None:
     proc = _start(_env(manual, tmp_path), "deploy/web", "--timeout", "1m")
+    shown = _Shown(proc)
     try:
         _until(lambda: manual.open_watches == 2, "both watches")
         manual.advance_to(5)
-        time.sleep(0.3)
+        # Step 5 is the second pod's Init:1/2 (step 4 the first's): once both are shown, the
+        # wait has read the pods stream up to step 5, and the cut comes after it.
+        shown.until(
+            lambda out: out.count("Init:0/2 -> Init:1/2") >= 2,
+            "both pods shown in Init:1/2 (step 5)",
+        )
         assert manual.drop_watches() == 2
         _until(lambda: len(_watches(manual)) == 4, "the watches to come back")
         resumed = _watches(manual)[2:]
         assert all("resourceVersion=" in p and "resourceVersion=0" not in p for p in resumed)
         manual.advance_to(len(ROLLOUT) - 1)
-        out, err = proc.communicate(timeout=30)
+        out, err = shown.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
@@ -246,16 +312,21 @@ def test_dropped_streams_resume_from_the_last_version(manual: ApiServer, tmp_pat
 
 def test_gone_after_compaction_lists_again(manual: ApiServer, tmp_path: Path) -> None:
     proc = _start(_env(manual, tmp_path), "deploy/web", "--timeout", "1m", "-o", "json")
+    shown = _Shown(proc)
     try:
         _until(lambda: manual.open_watches == 2, "both watches")
         manual.advance_to(3)
-        time.sleep(0.3)
+        # The second pod comes at step 2: once shown, the wait follows the streams.
+        shown.until(lambda out: "q4m9z" in out, "the second pod shown (step 2)")
         manual.compact()
+        # Cut the streams before anything newer than the compaction happens: the wait cannot
+        # have read past it, so it comes back from a version the server has forgotten (410).
+        # (Cut after step 6, a stream could first deliver step 4 and resume from there.)
+        manual.drop_watches()
         manual.advance_to(6)
-        manual.drop_watches()  # they come back from a version the server has forgotten: 410
         _until(lambda: len(_watches(manual)) >= 4, "the watches to come back")
         manual.advance_to(len(ROLLOUT) - 1)
-        out, err = proc.communicate(timeout=30)
+        out, err = shown.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == 0, err
@@ -266,6 +337,7 @@ def test_gone_after_compaction_lists_again(manual: ApiServer, tmp_path: Path) ->
     assert all(line["type"] == "transition" for line in lines[:-1])
 
 
+@pytest.mark.slow
 def test_json_lines_and_final_envelope(tmp_path: Path, report_schema: dict[str, Any]) -> None:
     with ApiServer([], timeline=MISSING, clock="manual", speed=20) as srv:
         code, out, err = _replay(
@@ -295,6 +367,7 @@ def test_json_lines_and_final_envelope(tmp_path: Path, report_schema: dict[str, 
     assert final["reports"][0]["findings"][0]["code"] == "PI302"
 
 
+@pytest.mark.slow
 def test_an_hour_long_incident_costs_one_watch_per_kind(tmp_path: Path) -> None:
     """An incident stretched over an hour (60 steps, a pod that never gets ready): the
     wait holds its two watches; it never polls."""
@@ -314,6 +387,7 @@ def test_an_hour_long_incident_costs_one_watch_per_kind(tmp_path: Path) -> None:
     assert len(watches) == 2 and len(following) == 4, made
 
 
+@pytest.mark.slow
 def test_bad_wait_usage_is_one_line_and_exit_2(manual: ApiServer, tmp_path: Path) -> None:
     env = _env(manual, tmp_path)
     for args, words in (
@@ -333,26 +407,7 @@ def test_bad_wait_usage_is_one_line_and_exit_2(manual: ApiServer, tmp_path: Path
         assert words in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
-def test_completed_init_containers_and_their_durations() -> None:
-    from podinit_diag.core.progress import completed_inits, init_durations
-
-    pod = json.loads(json.dumps(ROLLOUT[4].bundles[0].pod))  # wait-for-db done, migrate running
-    assert completed_inits(pod) == {"wait-for-db"}
-    assert init_durations(pod, frozenset({"wait-for-db", "migrate"})) == (("wait-for-db", 10.0),)
-    # A native sidecar counts once started, with no duration (it keeps running).
-    pod["spec"]["initContainers"][1]["restartPolicy"] = "Always"
-    migrate = pod["status"]["initContainerStatuses"][1]
-    assert migrate["state"].get("running") and migrate["started"] is True
-    assert completed_inits(pod) == {"wait-for-db", "migrate"}
-    assert init_durations(pod, frozenset({"migrate"})) == ()
-    migrate["started"] = False  # startup probe not passed yet
-    assert completed_inits(pod) == {"wait-for-db"}
-    # Odd data: no statuses, a failed init container.
-    assert completed_inits({"status": None}) == frozenset()
-    pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] = 1
-    assert "wait-for-db" not in completed_inits(pod)
-
-
+@pytest.mark.slow
 def test_status_line_redrawn_on_a_terminal_only(manual: ApiServer, tmp_path: Path) -> None:
     res, terminal = run_on_terminal(
         _env(manual, tmp_path), "--wait", "deploy/web", "--timeout", "2s"
@@ -383,6 +438,7 @@ def test_connection_and_permission_problems_exit_2(tmp_path: Path) -> None:
     assert res.returncode == 2 and "cannot load kubeconfig" in res.stderr, res.stderr
 
 
+@pytest.mark.slow
 def test_demo_replays_a_rollout_and_a_missing_secret(report_schema: dict[str, Any]) -> None:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     res = run_initdoctor(env | {"NO_PROXY": "127.0.0.1"}, "--demo", "--wait", "-o", "json")

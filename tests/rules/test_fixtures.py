@@ -1,13 +1,17 @@
-"""All rules on every fixture bundle: the exact set of (code, container) must match.
+"""All rules on every fixture bundle: the exact sequence of (code, container) must match,
+in order, root cause first.
 
 The expected.json files were written by hand from the rule semantics and the
-kubectl printer, not generated from this code.
+kubectl printer, not generated from this code. Each lists its findings in the order a
+user should read them: the finding that explains the others first (a pod that cannot be
+scheduled before anything about its containers; an init container declared before the
+proxy it needs before the connection refused that follows from it), symptoms and spec
+advice after.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ from podinit_diag.core.model import quote_value
 from podinit_diag.core.redact import redact
 from podinit_diag.render import jsonout, markdown, table
 
-from .conftest import DOCS, expected, fixture_dirs
+from ..conftest import DOCS, expected, fixture_dirs
 
 DIRS = fixture_dirs()
 IDS = [d.name for d in DIRS]
@@ -31,8 +35,8 @@ IDS = [d.name for d in DIRS]
 def test_findings_match_expected(bundle: Path) -> None:
     (report,) = diagnose_path(bundle)
     want = expected(bundle)
-    got = Counter((f.code, f.container) for f in report.findings)
-    assert got == Counter((f["code"], f["container"]) for f in want["findings"])
+    got = [(f.code, f.container) for f in report.findings]
+    assert got == [(f["code"], f["container"]) for f in want["findings"]]
     assert report.errors == ()
     if "status" in want:
         assert report.pod.status == want["status"]

@@ -1372,6 +1372,7 @@ _pods = _obj(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_pods)
 def test_never_raises(the_pod: Any) -> None:

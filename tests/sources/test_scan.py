@@ -1,84 +1,16 @@
-"""Scans: one line per unhealthy pod, groups of pods failing the same way, healthy counted."""
+"""Scan internals: events joined to their pods page by page, the log budget, and the
+events a scan leaves to the API server."""
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
-from podinit_diag.cli import main
-
-from .conftest import FIXTURES
+from ..conftest import FIXTURES
 
 CRASH = FIXTURES / "PI101-init-crashloop-migrate"
-HEALTHY = FIXTURES / "ok-completed-init-running-app"
-
-
-def _pod_list(tmp: Path, replicas: int) -> Path:
-    crash = json.loads((CRASH / "pod.json").read_text())
-    healthy = json.loads((HEALTHY / "pod.json").read_text())
-    items = []
-    for i in range(replicas):
-        pod = copy.deepcopy(crash)
-        pod["metadata"]["name"] = f"{crash['metadata']['name'][:-5]}x{i:04d}"
-        pod["metadata"]["uid"] = f"00000000-0000-0000-0000-{i:012d}"
-        items.append(pod)
-    items.append(healthy)
-    f = tmp / "pods.json"
-    f.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    return f
-
-
-def test_replicas_failing_the_same_way_form_one_group(
-    tmp_path: Path, capsys: Any, report_schema: dict[str, Any]
-) -> None:
-    f = _pod_list(tmp_path, 7)
-    assert main(["--from", str(f), "-o", "json", "--now", "2024-09-16T14:40:00Z"]) == 1
-    doc = json.loads(capsys.readouterr().out)
-    jsonschema.validate(doc, report_schema, format_checker=jsonschema.FormatChecker())
-    assert doc["summary"] == {
-        "pods": 8,
-        "with_findings": 7,
-        "healthy": 1,
-        "by_severity": {"error": 7, "warning": 0, "info": 0},
-    }
-    (group,) = [g for g in doc["groups"] if g["code"] == "PI101"]
-    assert group["count"] == 7 and len(group["examples"]) == 5
-    assert group["owner"].startswith("ReplicaSet/") and group["container"] == "db-migrate"
-    assert len(doc["reports"]) == 7  # healthy pods counted, not listed
-
-
-def test_all_lists_healthy_pods_and_table_says_so(tmp_path: Path, capsys: Any) -> None:
-    f = _pod_list(tmp_path, 2)
-    assert main(["--from", str(f), "-o", "json", "--all"]) == 1
-    assert len(json.loads(capsys.readouterr().out)["reports"]) == 3
-    assert main(["--from", str(f)]) == 1
-    out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == [
-        "NAMESPACE",
-        "NAME",
-        "READY",
-        "STATUS",
-        "RESTARTS",
-        "FINDING",
-        "CONTAINER",
-    ]
-    assert "2 pods" in out and "3 pods scanned: 2 with findings (2 error), 1 healthy" in out
-
-
-def test_scan_of_every_fixture_validates(capsys: Any, report_schema: dict[str, Any]) -> None:
-    assert main(["--from", str(FIXTURES), "-o", "json", "--fail-on", "never"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    jsonschema.validate(doc, report_schema, format_checker=jsonschema.FormatChecker())
-    assert doc["summary"]["pods"] == len(
-        [d for d in FIXTURES.iterdir() if (d / "pod.json").exists()]
-    )
-    assert sum(g["count"] for g in doc["groups"]) >= doc["summary"]["with_findings"]
 
 
 def _event(ns: str, pod: str, n: int, reason: str = "BackOff") -> dict[str, Any]:
@@ -156,9 +88,10 @@ def test_log_budget_keeps_the_most_severe_first_seen() -> None:
 
 
 def test_the_events_a_scan_leaves_to_the_apiserver_are_none_a_rule_reads() -> None:
-    from podinit_diag.sources.scan import EVENT_SELECTOR, ROUTINE_EVENT_REASONS, RULE_EVENT_REASONS
+    from podinit_diag.rules import EVENT_REASONS
+    from podinit_diag.sources.scan import EVENT_SELECTOR, ROUTINE_EVENT_REASONS
 
-    assert not set(ROUTINE_EVENT_REASONS) & RULE_EVENT_REASONS
+    assert not set(ROUTINE_EVENT_REASONS) & EVENT_REASONS
     # kubectl's (and the apiserver's) field selector syntax: terms joined by "," are ANDed
     terms = EVENT_SELECTOR.split(",")
     assert terms[0] == "involvedObject.kind=Pod"

@@ -18,7 +18,7 @@ from podinit_diag.sources.cluster import Cluster, ClusterError, Settings
 from podinit_diag.sources.files import load_path
 from podinit_diag.sources.scan import ROUTINE_EVENT_REASONS
 
-from .conftest import cli_env, fixture_dirs, run_initdoctor, run_on_terminal
+from ..conftest import cli_env, fixture_dirs, run_initdoctor, run_on_terminal
 
 NAMESPACES = ("ns-a", "ns-b", "ns-c")
 PODS = 1200
@@ -59,6 +59,7 @@ def cluster(server: ApiServer, tmp_path: Path, no_proxy: None) -> Cluster:
 initdoctor = run_initdoctor
 
 
+@pytest.mark.live
 def test_all_namespaces_requests_are_pages(server: ApiServer, tmp_path: Path) -> None:
     before = len(server.request_log)
     res = initdoctor(cli_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0")
@@ -72,6 +73,7 @@ def test_all_namespaces_requests_are_pages(server: ApiServer, tmp_path: Path) ->
     assert {p.split("?")[0] for _, p in made} == {"/api/v1/pods", "/api/v1/events"}
 
 
+@pytest.mark.live
 def test_namespace_and_selector_scopes(server: ApiServer, tmp_path: Path) -> None:
     env = cli_env(server, tmp_path)
     res = initdoctor(env, "-n", "ns-b", "-o", "json", "--max-log-pods", "0", "--all")
@@ -90,6 +92,7 @@ def test_namespace_and_selector_scopes(server: ApiServer, tmp_path: Path) -> Non
     assert json.loads(res.stdout)["summary"]["pods"] == want
 
 
+@pytest.mark.live
 def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -> None:
     before = len(server.request_log)
     res = initdoctor(cli_env(server, tmp_path), "-n", "ns-a", "--max-log-pods", "3", "-o", "json")
@@ -117,6 +120,8 @@ def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -
     assert min(r["pod"]["restart_count"] for r in kept) >= max(others)
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_partial_permissions(tmp_path: Path) -> None:
     with ApiServer(BUNDLES, namespaced_only=True, forbidden_namespaces=["ns-c"]) as srv:
         env = cli_env(srv, tmp_path)
@@ -132,6 +137,7 @@ def test_partial_permissions(tmp_path: Path) -> None:
         assert res.stdout == ""  # the JSON stream starts with the first report
 
 
+@pytest.mark.live
 def test_expired_continue_token_restarts_the_list(server: ApiServer, cluster: Cluster) -> None:
     items = cluster.iter_items("/api/v1/pods", page=100)
     uids = [next(items)["metadata"]["uid"] for _ in range(150)]
@@ -182,6 +188,8 @@ def _workloads(key: str, value: str) -> tuple[dict[str, object], ...]:
     )
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_workload_targets_resolve_to_their_pods(tmp_path: Path) -> None:
     import dataclasses
 
@@ -213,6 +221,7 @@ def test_workload_targets_resolve_to_their_pods(tmp_path: Path) -> None:
         assert res.returncode == 2 and "unknown resource type" in res.stderr
 
 
+@pytest.mark.live
 def test_scan_joins_every_event_to_its_pod(server: ApiServer, tmp_path: Path) -> None:
     """Each pod's scan report equals the offline diagnosis of that pod with its own events
     (and no logs, as --max-log-pods 0 reads none), judged at the same time."""
@@ -236,6 +245,7 @@ def _findings(report: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [(f["code"], f["container"], f["title"], f["evidence"]) for f in report["findings"]]
 
 
+@pytest.mark.live
 def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path: Path) -> None:
     res, terminal = run_on_terminal(
         cli_env(server, tmp_path), "-A", "-o", "json", "--max-log-pods", "0"
@@ -248,6 +258,8 @@ def test_progress_goes_to_a_terminal_on_stderr_only(server: ApiServer, tmp_path:
     json.loads(res.stdout)
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_worker_processes_write_what_one_process_writes(server: ApiServer, tmp_path: Path) -> None:
     """The same bytes, in the same order, whatever the number of processes: the parent
     decides the log budget in list order as one process would, and reads the same logs."""
@@ -266,6 +278,7 @@ def test_worker_processes_write_what_one_process_writes(server: ApiServer, tmp_p
     assert one.stdout == three.stdout and "NAMESPACE" in one.stdout
 
 
+@pytest.mark.live
 def test_parallel_scan_restarts_an_expired_list(server: ApiServer, cluster: Cluster) -> None:
     """A continue token that expires half-way through a scan in worker processes: the
     parent lists again and the workers skip what they already had, so every pod is
@@ -296,6 +309,7 @@ def test_parallel_scan_restarts_an_expired_list(server: ApiServer, cluster: Clus
     assert [r.findings for r in parallel.reports] == [r.findings for r in serial.reports]
 
 
+@pytest.mark.live
 def test_a_worker_that_dies_ends_the_scan_with_one_line(
     server: ApiServer, cluster: Cluster
 ) -> None:
@@ -336,6 +350,7 @@ def test_a_page_reads_its_continue_token_from_the_head_and_skips_by_key() -> Non
         Page(b"<html>", "u").continue_token()
 
 
+@pytest.mark.live
 def test_workers_end_quietly_when_the_scan_is_killed(server: ApiServer, tmp_path: Path) -> None:
     """``kill -9`` of initdoctor mid-scan: its workers see the pipe close and end without a
     word (no traceback on the terminal), instead of lingering."""
@@ -344,7 +359,7 @@ def test_workers_end_quietly_when_the_scan_is_killed(server: ApiServer, tmp_path
     import sys
     import time
 
-    from .conftest import ROOT
+    from ..conftest import ROOT
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "podinit_diag.cli", "-A", "--workers", "2", "-o", "json"],

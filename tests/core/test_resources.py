@@ -1,7 +1,8 @@
-"""Scheduler message parsing and the scheduler's effective-request arithmetic."""
+"""The scheduler's effective-request arithmetic, and quantities written back as kubectl does."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,33 +10,8 @@ import pytest
 from podinit_diag.core.model import Bundle
 from podinit_diag.core.normalize import normalize
 from podinit_diag.core.resources import effective_request, format_quantity
-from podinit_diag.rules.pod import scheduler_reasons
 
-from .test_odd_pods import NOW
-
-
-def test_scheduler_message_with_counts_and_preemption() -> None:
-    total, reasons = scheduler_reasons(
-        "0/5 nodes are available: 3 Insufficient memory, 2 node(s) had untolerated taint "
-        "{node-role.kubernetes.io/control-plane: }. preemption: 0/5 nodes are available: 2 "
-        "Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod."
-    )
-    assert total == 5
-    assert [(r.nodes, r.text) for r in reasons] == [
-        (3, "Insufficient memory"),
-        (2, "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }"),
-    ]
-
-
-def test_scheduler_message_without_counts() -> None:
-    total, reasons = scheduler_reasons(
-        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: "
-        "0/3 nodes are available: 3 Preemption is not helpful for scheduling."
-    )
-    assert total == 3
-    assert [(r.nodes, r.text) for r in reasons] == [
-        (None, "pod has unbound immediate PersistentVolumeClaims")
-    ]
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 def _pod(init: list[dict[str, Any]], apps: list[dict[str, Any]], **spec: Any) -> Bundle:

@@ -19,7 +19,7 @@ import pytest
 from podinit_diag import all_rules
 from podinit_diag.cli import main
 
-from .conftest import ROOT
+from ..conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "init-crashloop"
 MEMORY_CAP = 1024 * 1024 * 1024
@@ -167,6 +167,7 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_bad_inputs_give_one_line_and_exit_2(tmp_path: Path) -> None:
     for name, path in _bad_inputs(tmp_path).items():
         res = run_cli("--from", str(path))

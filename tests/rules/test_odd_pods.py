@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from podinit_diag import Bundle, diagnose, pod_status
 from podinit_diag.render import jsonout, markdown, table
 
-from .conftest import ROOT, fixture_dirs
+from ..conftest import ROOT, fixture_dirs
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 EXAMPLE_POD: dict[str, Any] = json.loads((ROOT / "examples/init-crashloop/pod.json").read_text())

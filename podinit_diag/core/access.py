@@ -1,0 +1,33 @@
+"""Defensive reads of JSON from pods, events and servers that may be malformed: a field of
+the wrong type reads as empty, never as an exception. The one set used everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+Json = Mapping[str, Any]  # a JSON object as read: never modified
+JsonDict = dict[str, Any]  # a JSON object being built
+
+_EMPTY: Json = {}
+
+
+def as_dict(value: object) -> Json:
+    """A JSON object, or an empty one."""
+    # `type(...) is dict` first: the common case, several times cheaper than the ABC check
+    return value if type(value) is dict or isinstance(value, Mapping) else _EMPTY
+
+
+def as_list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def as_objects(value: object) -> list[Json]:
+    """The object entries of a JSON array; anything else in it is ignored."""
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
