@@ -89,8 +89,9 @@ class Verdict:
 @dataclass(frozen=True)
 class Case:
     """One line of a precedence table: when ``test`` holds, the container's trouble is
-    ``code`` (None: nothing to report yet), and the verdict carries the failed run's
-    details (``failure``) and the facts named in ``fields`` (verdict field, fact)."""
+    ``code`` (None: nothing to report yet), and the verdict carries the facts named in
+    ``fields`` (verdict field, fact). A ``failure`` case applies only to a container
+    whose last run failed, and its verdict carries that run."""
 
     code: str | None
     test: Callable[[Facts], bool]
@@ -109,7 +110,7 @@ def _failed(
     code: str, test: Callable[[Facts], bool] = lambda f: True, *fields: str, **kw: Any
 ) -> Case:
     """A case for a container whose last run failed: the verdict carries that run."""
-    return _case(code, lambda f: f.failed and test(f), *fields, failure=True, **kw)
+    return _case(code, test, *fields, failure=True, **kw)
 
 
 INIT_CASES: tuple[Case, ...] = (
@@ -220,6 +221,8 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
 
 def _decide(f: Facts) -> Verdict | None:
     for case in CASES[f.c.kind]:
+        if case.failure and not f.failed:
+            continue
         if not case.test(f):
             continue
         if case.code is None:
