@@ -39,11 +39,11 @@ def completed_inits(pod: Json) -> frozenset[str]:
     """Init containers past their step: exited 0, or for a native sidecar, started."""
     sidecars = {
         c.get("name")
-        for c in (pod.get("spec") or {}).get("initContainers") or []
+        for c in as_dict(pod.get("spec")).get("initContainers") or []
         if isinstance(c, dict) and c.get("restartPolicy") == "Always"
     }
     out = set()
-    for s in (pod.get("status") or {}).get("initContainerStatuses") or []:
+    for s in as_dict(pod.get("status")).get("initContainerStatuses") or []:
         if not isinstance(s, dict):
             continue
         exit_code = as_dict(as_dict(s.get("state")).get("terminated")).get("exitCode")
@@ -57,10 +57,10 @@ def init_durations(pod: Json, names: frozenset[str]) -> tuple[tuple[str, float],
     sidecar has no duration: it keeps running, and when its startup probe passed is not
     recorded anywhere."""
     out = []
-    for s in (pod.get("status") or {}).get("initContainerStatuses") or []:
+    for s in as_dict(pod.get("status")).get("initContainerStatuses") or []:
         if not isinstance(s, dict) or s.get("name") not in names:
             continue
-        t = (s.get("state") or {}).get("terminated") or {}
+        t = as_dict(s.get("state")).get("terminated") or {}
         start, end = parse_time(t.get("startedAt")), parse_time(t.get("finishedAt"))
         if start is not None and end is not None:
             out.append((str(s["name"]), (end - start).total_seconds()))

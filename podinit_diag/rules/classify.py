@@ -18,8 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from podinit_diag.core.access import as_list
 from podinit_diag.core.lazyre import lazy
@@ -111,6 +110,120 @@ def _failed(
 ) -> Case:
     """A case for a container whose last run failed: the verdict carries that run."""
     return _case(code, test, *fields, failure=True, **kw)
+
+
+_T = TypeVar("_T")
+
+
+class _memo(Generic[_T]):
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on every
+    first access, which showed in scans: a Facts lives for one container in one thread)."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func, self.name = func, func.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> _T:
+        value = self.func(obj)
+        obj.__dict__[self.name] = value  # found before this descriptor from now on
+        return value
+
+
+class Facts:
+    """What the precedence tables ask about one container, each worked out on first use
+    (reading a log or the related objects costs; most containers need neither)."""
+
+    def __init__(self, c: ContainerView, snap: PodSnapshot, config: Config, job_over: bool):
+        self.c: ContainerView = c
+        self.snap: PodSnapshot = snap
+        self.config: Config = config
+        self.job_over: bool = job_over
+
+    @_memo
+    def failed(self) -> bool:
+        # An init container's failure always matters; a long-running container's only
+        # when recent (a restart days ago is history).
+        if self.c.kind is ContainerKind.INIT:
+            return has_failed(self.c)
+        return _recently_failed(self.c, self.snap)
+
+    @_memo
+    def failure(self) -> _Failure:
+        return _failure(self.c, self.snap)
+
+    @property
+    def running(self) -> bool:
+        return self.c.state == "running"
+
+    @property
+    def restart_never(self) -> bool:
+        return self.snap.restart_policy == "Never"
+
+    @_memo
+    def running_for(self) -> timedelta | None:
+        return self.snap.now - self.c.started_at if self.c.started_at else None
+
+    @property
+    def stuck(self) -> bool:
+        return self.running_for is not None and self.running_for >= self.config.stuck_after
+
+    @_memo
+    def sleep(self) -> Sleep | None:
+        return find_sleep(self.c)
+
+    @property
+    def sleeps_past_stuck(self) -> bool:
+        return (
+            self.sleep is not None and self.sleep.seconds >= self.config.stuck_after.total_seconds()
+        )
+
+    @_memo
+    def dependency(self) -> Dependency | None:
+        return find_unavailable_dependency(self.c, self.snap)
+
+    @_memo
+    def current_hit(self) -> Hit | None:
+        return scan_log(self.snap.log(self.c.name, False))
+
+    @property
+    def current_category(self) -> Category | None:
+        return self.current_hit.category if self.current_hit is not None else None
+
+    @property
+    def telling_hit(self) -> Hit | None:
+        return self.current_hit or telling_line(self.snap.log(self.c.name, False))
+
+    @_memo
+    def startup(self) -> tuple[EventView, ...]:
+        return probe_events(self.snap, self.c, "Startup")
+
+    @_memo
+    def readiness(self) -> tuple[EventView, ...]:
+        return probe_events(self.snap, self.c, "Readiness")
+
+    @_memo
+    def liveness(self) -> tuple[EventView, ...]:
+        return probe_events(self.snap, self.c, "Liveness")
+
+    @_memo
+    def kills(self) -> tuple[EventView, ...]:
+        return liveness_kills(self.snap, self.c)
+
+    @property
+    def killed_by_liveness(self) -> bool:
+        return bool(self.kills) or event_count(self.liveness) >= PROBE_FAILURES_THRESHOLD
+
+    @property
+    def liveness_and_kills(self) -> tuple[EventView, ...]:
+        return self.liveness + self.kills
+
+    @_memo
+    def failing_probes(self) -> tuple[EventView, ...]:
+        """The first probe kind that failed often enough to matter, in the kubelet's order."""
+        for kind in ("Liveness", "Readiness", "Startup") if self.snap.events else ():
+            events = probe_events(self.snap, self.c, kind)
+            if event_count(events) >= PROBE_FAILURES_THRESHOLD:
+                return events
+        return ()
 
 
 INIT_CASES: tuple[Case, ...] = (
@@ -239,104 +352,6 @@ def _decide(f: Facts) -> Verdict | None:
             }
         return Verdict(f.c, case.code, network=case.network, **kw)
     return None
-
-
-class Facts:
-    """What the precedence tables ask about one container, each worked out on first use
-    (reading a log or the related objects costs; most containers need neither)."""
-
-    def __init__(self, c: ContainerView, snap: PodSnapshot, config: Config, job_over: bool):
-        self.c: ContainerView = c
-        self.snap: PodSnapshot = snap
-        self.config: Config = config
-        self.job_over: bool = job_over
-
-    @cached_property
-    def failed(self) -> bool:
-        # An init container's failure always matters; a long-running container's only
-        # when recent (a restart days ago is history).
-        if self.c.kind is ContainerKind.INIT:
-            return has_failed(self.c)
-        return _recently_failed(self.c, self.snap)
-
-    @cached_property
-    def failure(self) -> _Failure:
-        return _failure(self.c, self.snap)
-
-    @property
-    def running(self) -> bool:
-        return self.c.state == "running"
-
-    @property
-    def restart_never(self) -> bool:
-        return self.snap.restart_policy == "Never"
-
-    @cached_property
-    def running_for(self) -> timedelta | None:
-        return self.snap.now - self.c.started_at if self.c.started_at else None
-
-    @property
-    def stuck(self) -> bool:
-        return self.running_for is not None and self.running_for >= self.config.stuck_after
-
-    @cached_property
-    def sleep(self) -> Sleep | None:
-        return find_sleep(self.c)
-
-    @property
-    def sleeps_past_stuck(self) -> bool:
-        return (
-            self.sleep is not None and self.sleep.seconds >= self.config.stuck_after.total_seconds()
-        )
-
-    @cached_property
-    def dependency(self) -> Dependency | None:
-        return find_unavailable_dependency(self.c, self.snap)
-
-    @cached_property
-    def current_hit(self) -> Hit | None:
-        return scan_log(self.snap.log(self.c.name, False))
-
-    @property
-    def current_category(self) -> Category | None:
-        return self.current_hit.category if self.current_hit is not None else None
-
-    @property
-    def telling_hit(self) -> Hit | None:
-        return self.current_hit or telling_line(self.snap.log(self.c.name, False))
-
-    @cached_property
-    def startup(self) -> tuple[EventView, ...]:
-        return probe_events(self.snap, self.c, "Startup")
-
-    @cached_property
-    def readiness(self) -> tuple[EventView, ...]:
-        return probe_events(self.snap, self.c, "Readiness")
-
-    @cached_property
-    def liveness(self) -> tuple[EventView, ...]:
-        return probe_events(self.snap, self.c, "Liveness")
-
-    @cached_property
-    def kills(self) -> tuple[EventView, ...]:
-        return liveness_kills(self.snap, self.c)
-
-    @property
-    def killed_by_liveness(self) -> bool:
-        return bool(self.kills) or event_count(self.liveness) >= PROBE_FAILURES_THRESHOLD
-
-    @property
-    def liveness_and_kills(self) -> tuple[EventView, ...]:
-        return self.liveness + self.kills
-
-    @cached_property
-    def failing_probes(self) -> tuple[EventView, ...]:
-        """The first probe kind that failed often enough to matter, in the kubelet's order."""
-        for kind in ("Liveness", "Readiness", "Startup") if self.snap.events else ():
-            events = probe_events(self.snap, self.c, kind)
-            if event_count(events) >= PROBE_FAILURES_THRESHOLD:
-                return events
-        return ()
 
 
 # --- image and configuration: the kubelet never got to run the process -------------------

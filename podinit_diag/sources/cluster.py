@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from podinit_diag.core.access import JsonDict
+from podinit_diag.core.access import JsonDict, as_dict
 from podinit_diag.core.errors import InputError
 
 
@@ -100,7 +100,7 @@ class Page:
                 head = None  # the first ',"items":' was a nested one
         if not isinstance(head, dict) or "metadata" not in head:
             head = self.doc()
-        return str((head.get("metadata") or {}).get("continue") or "")
+        return str(as_dict(head.get("metadata")).get("continue") or "")
 
 
 def _key(item: JsonDict) -> str:
@@ -288,7 +288,7 @@ class Cluster:
                 for current in self._pages(path, 500, query):
                     doc = current.doc()
                     version = version or str(
-                        (doc.get("metadata") or {}).get("resourceVersion") or ""
+                        as_dict(doc.get("metadata")).get("resourceVersion") or ""
                     )
                     items += [i for i in doc.get("items") or [] if isinstance(i, dict)]
                 return items, version

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json
+from podinit_diag.core.access import Json, as_dict
 from podinit_diag.core.kubetime import format_time
 from podinit_diag.core.model import Bundle, ContainerKind, PodSnapshot
 from podinit_diag.core.normalize import LOG_TAIL_LINES, normalize
@@ -40,7 +40,7 @@ def fetch_bundle(
     # Whole seconds: meta.json stores them, and a saved bundle must re-diagnose identically.
     now = datetime.now(UTC).replace(microsecond=0)
     notes: list[str] = []
-    uid = str((pod.get("metadata") or {}).get("uid") or "")
+    uid = str(as_dict(pod.get("metadata")).get("uid") or "")
     selector = f"involvedObject.uid={uid}" if uid else f"involvedObject.name={name}"
     try:
         events = tuple(cluster.list_all(f"/api/v1/namespaces/{ns}/events", fieldSelector=selector))
@@ -157,7 +157,7 @@ def _lookups(
                 cluster.get_metadata(path)
             else:
                 cm = cluster.get(path)
-                keys = list(cm.get("data") or {}) + list(cm.get("binaryData") or {})
+                keys = list(as_dict(cm.get("data"))) + list(as_dict(cm.get("binaryData")))
                 entry["keys"] = sorted(keys)
             entry["found"] = True
         except NotFound:
@@ -214,7 +214,7 @@ def _endpoints(cluster: Cluster, ns: str, name: str) -> list[Json]:
 
 
 def _name(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name") or "")
+    return str(as_dict(obj.get("metadata")).get("name") or "")
 
 
 def _kind(kind: str, items: list[dict[str, Any]]) -> list[Json]:
@@ -231,7 +231,7 @@ def missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
         pass
     try:
         pods = cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", limit=500)
-        names = [str((p.get("metadata") or {}).get("name")) for p in pods.get("items") or []]
+        names = [str(as_dict(p.get("metadata")).get("name")) for p in pods.get("items") or []]
     except ClusterError:
         names = []
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)

@@ -35,7 +35,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json
+from podinit_diag.core.access import Json, as_dict
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.model import Bundle, Report
 from podinit_diag.core.summary import ScanSummary, Tally
@@ -240,7 +240,7 @@ def _namespaces(cluster: Cluster) -> list[str]:
         items = cluster.list_all("/api/v1/namespaces")
     except Forbidden as exc:
         raise ClusterError(f"cannot list pods or namespaces across the cluster: {exc}") from None
-    return [str((i.get("metadata") or {}).get("name")) for i in items]
+    return [str(as_dict(i.get("metadata")).get("name")) for i in items]
 
 
 def _scan_scope(run: _Run, namespace: str | None, selector: str | None) -> None:
@@ -552,7 +552,7 @@ class EventJoin:
             self._ahead = None
             if e is None:
                 return
-            ns = str((e.get("metadata") or {}).get("namespace") or "")
+            ns = str(as_dict(e.get("metadata")).get("namespace") or "")
             if ns + "/" > key:
                 self._ahead = e
                 return
@@ -564,7 +564,7 @@ def _by_uid(events: Iterable[Json]) -> dict[str, list[Json]]:
     index: dict[str, list[Json]] = defaultdict(list)
     for e in events:
         if e.get("reason") in EVENT_REASONS:
-            index[str((e.get("involvedObject") or {}).get("uid") or "")].append(e)
+            index[str(as_dict(e.get("involvedObject")).get("uid") or "")].append(e)
     return index
 
 

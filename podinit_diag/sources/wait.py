@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json
+from podinit_diag.core.access import Json, as_dict
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.model import Bundle
@@ -100,7 +100,7 @@ def _caught_up(
     one's pods are all Ready."""
     deadline = time.monotonic() + timeout
     while not _observed(obj) and (remaining := deadline - time.monotonic()) > 0:
-        version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+        version = str(as_dict(obj.get("metadata")).get("resourceVersion") or "")
         try:
             for event in cluster.watch(
                 collection, version, max(int(remaining), 1), fieldSelector=f"metadata.name={name}"
@@ -117,7 +117,7 @@ def _caught_up(
 def _newest_template_hash(cluster: Cluster, namespace: str, deploy: Json, selector: str) -> str:
     """The pod-template-hash of the Deployment's current ReplicaSet (its highest
     revision): during a rollout the old pods are still ready and must not count."""
-    uid = (deploy.get("metadata") or {}).get("uid")
+    uid = as_dict(deploy.get("metadata")).get("uid")
     best, best_rev = "", -1
     replicasets = KINDS["ReplicaSet"].path.format(ns=quote(namespace, safe=""))
     for rs in cluster.list_all(replicasets, labelSelector=selector):
@@ -125,10 +125,10 @@ def _newest_template_hash(cluster: Cluster, namespace: str, deploy: Json, select
         owners = meta.get("ownerReferences") or []
         if not any(isinstance(o, dict) and o.get("uid") == uid for o in owners):
             continue
-        rev = str((meta.get("annotations") or {}).get("deployment.kubernetes.io/revision", ""))
+        rev = str(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision", ""))
         if rev.isdigit() and int(rev) > best_rev:
             best_rev = int(rev)
-            best = str((meta.get("labels") or {}).get("pod-template-hash") or "")
+            best = str(as_dict(meta.get("labels")).get("pod-template-hash") or "")
     return best
 
 
@@ -303,13 +303,13 @@ class Waiter:
     def _event(self, e: Json) -> None:
         if e.get("reason") not in EVENT_REASONS:
             return
-        uid = str((e.get("involvedObject") or {}).get("uid") or "")
+        uid = str(as_dict(e.get("involvedObject")).get("uid") or "")
         pod = self.pods.get(uid)
         events = pod.events if pod is not None else self._orphans.setdefault(uid, [])
         if pod is not None:
             pod.hopeless = None
-        name = (e.get("metadata") or {}).get("name")
-        events[:] = [x for x in events if (x.get("metadata") or {}).get("name") != name] + [e]
+        name = as_dict(e.get("metadata")).get("name")
+        events[:] = [x for x in events if as_dict(x.get("metadata")).get("name") != name] + [e]
 
     def _pod(self, change: str, obj: Json) -> None:
         meta = obj.get("metadata") or {}
@@ -354,7 +354,7 @@ class Waiter:
     def _relisted(self, items: list[Json]) -> None:
         seen = set()
         for obj in items:
-            seen.add(str((obj.get("metadata") or {}).get("uid") or ""))
+            seen.add(str(as_dict(obj.get("metadata")).get("uid") or ""))
             self._pod("MODIFIED", obj)
         for uid in [u for u in self.pods if u not in seen]:
             self._pod("DELETED", self.pods[uid].obj)
@@ -363,11 +363,11 @@ class Waiter:
         """How many pods meet the condition; whether one cannot succeed."""
         met, hopeless = 0, False
         for p in self.pods.values():
-            if (p.obj.get("metadata") or {}).get("deletionTimestamp"):
+            if as_dict(p.obj.get("metadata")).get("deletionTimestamp"):
                 continue
             if (
                 _condition_true(p.obj, self.condition)
-                or (p.obj.get("status") or {}).get("phase") == "Succeeded"
+                or as_dict(p.obj.get("status")).get("phase") == "Succeeded"
             ):
                 met += 1
             else:
@@ -390,7 +390,7 @@ class Waiter:
         live = [
             p
             for p in self.pods.values()
-            if not (p.obj.get("metadata") or {}).get("deletionTimestamp")
+            if not as_dict(p.obj.get("metadata")).get("deletionTimestamp")
         ]
         if state == "met":
             reports = tuple(diagnose(self._bundle(p), self.config, now) for p in live)
@@ -415,7 +415,7 @@ class Waiter:
 
 
 def _condition_true(pod: Json, kind: str) -> bool:
-    for c in (pod.get("status") or {}).get("conditions") or []:
+    for c in as_dict(pod.get("status")).get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == kind:
             return c.get("status") == "True"
     return False

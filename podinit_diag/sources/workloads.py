@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import JsonDict
+from podinit_diag.core.access import JsonDict, as_dict
 from podinit_diag.core.errors import InputError
 
 if TYPE_CHECKING:  # the CLI reads TYPE/NAME targets before (and without) any connection
@@ -76,7 +76,7 @@ def selector_string(selector: Any) -> str:
     """A LabelSelector object as the ``labelSelector`` query syntax."""
     if not isinstance(selector, dict):
         return ""
-    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    terms = [f"{k}={v}" for k, v in sorted(as_dict(selector.get("matchLabels")).items())]
     for e in selector.get("matchExpressions") or []:
         if not isinstance(e, dict):
             continue
@@ -106,7 +106,7 @@ def read_workload(cluster: Cluster, namespace: str, kind: str, name: str) -> tup
 
 def pod_selector(kind: str, name: str, obj: JsonDict) -> str:
     """A workload's ``spec.selector`` as a query; a workload without one is refused."""
-    selector = selector_string((obj.get("spec") or {}).get("selector"))
+    selector = selector_string(as_dict(obj.get("spec")).get("selector"))
     if not selector:
         raise InputError(f"{kind} {name} has no pod selector")
     return selector
@@ -117,14 +117,16 @@ def pod_selectors(cluster: Cluster, namespace: str, kind: str, name: str) -> lis
     _, obj = read_workload(cluster, namespace, kind, name)
     if kind != "CronJob":
         return [pod_selector(kind, name, obj)]
-    uid = (obj.get("metadata") or {}).get("uid")
+    uid = as_dict(obj.get("metadata")).get("uid")
     jobs = cluster.list_all(KINDS["Job"].path.format(ns=quote(namespace, safe="")))
     owned = [
         j
         for j in jobs
         if any(
             isinstance(r, dict) and r.get("uid") == uid and r.get("controller") is True
-            for r in (j.get("metadata") or {}).get("ownerReferences") or []
+            for r in as_dict(j.get("metadata")).get("ownerReferences") or []
         )
     ]
-    return [s for s in (selector_string((j.get("spec") or {}).get("selector")) for j in owned) if s]
+    return [
+        s for s in (selector_string(as_dict(j.get("spec")).get("selector")) for j in owned) if s
+    ]
