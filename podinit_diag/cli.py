@@ -27,7 +27,7 @@ from podinit_diag.sources.workloads import parse_target
 
 if TYPE_CHECKING:
     from podinit_diag.core.summary import ScanSummary
-    from podinit_diag.sources.cluster import Cluster, Settings
+    from podinit_diag.sources.cluster import Cluster
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
@@ -134,15 +134,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return _wait(args, config, out)
     if args.demo:
         return _demo(args, config, out)
-    if not args.sources and not args.targets:
-        return _scan(args, config, out, now=now)
-    workloads = (
-        [w for w in map(parse_target, args.targets) if w is not None] if not args.sources else []
-    )
-    if workloads:
-        if len(workloads) != len(args.targets):
-            raise UsageError("give either pods or workloads (deploy/NAME, sts/NAME ...), not both")
-        return _scan(args, config, out, True, now)
+    workloads = [t for t in args.targets if parse_target(t)] if not args.sources else []
+    if workloads and len(workloads) != len(args.targets):
+        raise UsageError("give either pods or workloads (deploy/NAME, sts/NAME ...), not both")
+    if workloads or not (args.sources or args.targets):
+        return _scan(args, config, out, now)
     if not args.sources:
         return _reports(_live(args, config, now), args, out)
     if args.save:
@@ -188,7 +184,7 @@ def _wait(
     from podinit_diag.sources.wait import follow
 
     if args.demo and cluster is None:
-        return _demo_wait(args, config, out)
+        return _demo(args, config, out)
     if args.sources or len(args.targets) != 1:
         raise UsageError("--wait follows one live pod or workload: initdoctor --wait TARGET")
     timeout = _duration(args.timeout, "--timeout").total_seconds()
@@ -204,25 +200,21 @@ def _wait(
     return EXIT_OK if outcome.state == "met" else EXIT_FINDINGS
 
 
-def _demo_wait(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    """``--demo --wait``: each incident followed by ``--wait`` through the live path."""
-    from podinit_diag.demo import incidents
+def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    """The live path against the built-in scenarios; with --wait, ``--wait`` followed
+    through two replayed incidents."""
+    from podinit_diag import demo
+    from podinit_diag.render import render_titled
 
-    for heading, target, kubeconfig in incidents(datetime.now(UTC)):
+    if not args.wait:
+        note = lambda line: print(line, file=sys.stderr)  # noqa: E731
+        results = demo.diagnose_scenarios(config, lambda kc: _cluster(args, kc), note)
+        out.write(render_titled(results, args.output, _colour(out)))
+    for heading, target, kubeconfig in demo.incidents(datetime.now(UTC)) if args.wait else ():
         # With -o json, stdout carries JSON Lines only.
         _flushing(out if args.output != "json" else sys.stderr)(heading)
         demo_args = argparse.Namespace(**vars(args) | {"targets": [target], "namespace": None})
         _wait(demo_args, config, out, _cluster(args, kubeconfig))
-    return EXIT_OK
-
-
-def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    """Run the live path against built-in scenarios served on loopback."""
-    from podinit_diag.demo import diagnose_scenarios
-    from podinit_diag.render import render_titled
-
-    results = diagnose_scenarios(config, lambda kubeconfig: _cluster(args, kubeconfig), _note)
-    out.write(render_titled(results, args.output, _colour(out)))
     return EXIT_OK
 
 
@@ -249,13 +241,7 @@ def _serve(path: str) -> int:
     return EXIT_OK
 
 
-def _scan(
-    args: argparse.Namespace,
-    config: Config,
-    out: TextIO,
-    workloads: bool = False,
-    now: datetime | None = None,
-) -> int:
+def _scan(args: argparse.Namespace, config: Config, out: TextIO, now: datetime | None) -> int:
     """Scan a namespace (-n, else the context's), every namespace (-A), or workloads' pods."""
     from podinit_diag.sources.scan import default_workers, scan
     from podinit_diag.sources.workloads import selectors
@@ -267,7 +253,7 @@ def _scan(
     cluster = _cluster(args)
     namespace = None if args.all_namespaces else (args.namespace or cluster.namespace)
     selector: str | list[str] | None = args.selector
-    if workloads:
+    if args.targets:  # workloads
         if namespace is None:
             raise UsageError("workload targets need one namespace (-n), not -A")
         selector = selectors(cluster, namespace, args.targets)
@@ -309,25 +295,16 @@ def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> lis
 
 
 def _cluster(args: argparse.Namespace, demo: str | None = None) -> Cluster:
-    """The cluster of the flags and environment, or the demo's (its kubeconfig only)."""
-    from podinit_diag.sources.cluster import Cluster, Settings
-
-    return Cluster(Settings(kubeconfig=demo) if demo else _settings(args))
-
-
-def _note(text: str) -> None:
-    print(text, file=sys.stderr)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    """The connection settings from the flags and the environment (the library reads
-    neither): the kubeconfig, the proxies, and the in-cluster fallback's variables."""
+    """The cluster of the flags and the environment (the library reads neither: the
+    kubeconfig, the proxies, the in-cluster fallback's variables), or the demo's."""
     import urllib.request
 
-    from podinit_diag.sources.cluster import Settings
+    from podinit_diag.sources.cluster import Cluster, Settings
 
+    if demo:
+        return Cluster(Settings(kubeconfig=demo))
     proxies = urllib.request.getproxies()
-    return Settings(
+    return Cluster(Settings(
         kubeconfig=args.kubeconfig,
         default_kubeconfig=os.environ.get("KUBECONFIG")
         or os.path.join(os.path.expanduser("~"), ".kube", "config"),
@@ -336,7 +313,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         proxy=proxies.get("https"),
         no_proxy=proxies.get("no"),
         environ=os.environ,
-    )
+    ))  # fmt: skip
 
 
 def _config(args: argparse.Namespace) -> Config:
