@@ -2,12 +2,14 @@
 
 Run with `nox -s bench` (or `python bench/bench_startup.py [N]`). Prints, in one run:
 - wall time, median and minimum of N runs (default 20), of the bare interpreter
-  (`python -c pass`), `import podinit_diag`, the offline CLI on the example bundle as a
+  (`python -c pass`; also the base interpreter the environment was made from, which loads
+  its own site-packages), `import podinit_diag`, the offline CLI on the example bundle as a
   table and as JSON, and, as the reference for what the core no longer imports,
   `import kubernetes.utils.quantity` (which loads the whole client);
 - each next to the bare interpreter, as a ratio and as the difference;
 - whether the offline CLI runs imported `kubernetes` or `podinit_diag.devserver`, from
   `-X importtime` (it must not).
+The package is imported from the installed copy (the commands run outside the checkout).
 The commands take turns, one run each per round, so that a slow patch of a noisy machine
 weighs on all of them rather than on whichever happened to run then.
 """
@@ -27,6 +29,9 @@ CLI = [sys.executable, "-m", "podinit_diag", "--from", EXAMPLE]
 
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
+    # The interpreter this environment was made from, with its own site-packages (a
+    # system or pyenv Python with many packages installed starts slower than a venv).
+    "base interpreter -c pass": [getattr(sys, "_base_executable", sys.executable), "-c", "pass"],
     "import podinit_diag": [sys.executable, "-c", "import podinit_diag"],
     "initdoctor --from example": CLI,
     "initdoctor --from example -o json": [*CLI, "-o", "json"],
