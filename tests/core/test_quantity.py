@@ -94,6 +94,7 @@ def test_grammatical_quantities_parse_as_the_client_parses_them(text: str) -> No
 token_soup = st.lists(st.sampled_from(NOISE), max_size=6).map("".join)
 
 
+@pytest.mark.slow
 @given(st.one_of(near_miss(), token_soup, st.text(max_size=8)))
 @settings(max_examples=2500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example("")
