@@ -30,6 +30,7 @@ def render_titled(titled: Sequence[tuple[str, Report]], output: str, colour: boo
 
 def render(reports: Sequence[Report], output: str, colour: bool = False) -> str:
     """Reports in one of :data:`OUTPUTS`."""
+    # Imported here: JSON and Markdown runs never pay for tabulate's start-up.
     from podinit_diag.render import jsonout, markdown, table
 
     if output == "json":
