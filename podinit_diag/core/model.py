@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import Literal
 
-from podinit_diag.core.access import Json
+from podinit_diag.core.access import Json, as_dict, as_list
 
 
 class Severity(StrEnum):
@@ -246,9 +246,8 @@ class PodSnapshot:
         """The pod condition of this type with its JSONPath, for evidence."""
         if kind not in self.conditions:
             return None  # the common case, answered from the normalized map
-        status = self.pod.get("status")
-        conditions = status.get("conditions") if isinstance(status, Mapping) else None
-        for i, c in enumerate(conditions if isinstance(conditions, list) else ()):
+        conditions = as_list(as_dict(self.pod.get("status")).get("conditions"))
+        for i, c in enumerate(conditions):  # raw positions: the JSONPath indexes the list
             if isinstance(c, Mapping) and c.get("type") == kind:
                 return f"$.status.conditions[{i}]", c
         return None

@@ -60,7 +60,7 @@ def init_durations(pod: Json, names: frozenset[str]) -> tuple[tuple[str, float],
     for s in as_dict(pod.get("status")).get("initContainerStatuses") or []:
         if not isinstance(s, dict) or s.get("name") not in names:
             continue
-        t = as_dict(s.get("state")).get("terminated") or {}
+        t = as_dict(as_dict(s.get("state")).get("terminated"))
         start, end = parse_time(t.get("startedAt")), parse_time(t.get("finishedAt"))
         if start is not None and end is not None:
             out.append((str(s["name"]), (end - start).total_seconds()))

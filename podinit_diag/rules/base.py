@@ -129,9 +129,6 @@ class Rule:
         """The rule's part of a finding's sort key (stage, priority, severity), computed once."""
         return (self.stage.value, self.priority, self.severity.rank)
 
-    def __call__(self, ctx: RuleContext) -> Iterable[Draft]:
-        return self.func(ctx)
-
 
 _CODE = lazy(r"^PI\d{3}$")
 _NAME = lazy(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -219,8 +219,7 @@ class Facts:
     @_memo
     def failing_probes(self) -> tuple[EventView, ...]:
         """The first probe kind that failed often enough to matter, in the kubelet's order."""
-        for kind in ("Liveness", "Readiness", "Startup") if self.snap.events else ():
-            events = probe_events(self.snap, self.c, kind)
+        for events in (self.liveness, self.readiness, self.startup) if self.snap.events else ():
             if event_count(events) >= PROBE_FAILURES_THRESHOLD:
                 return events
         return ()

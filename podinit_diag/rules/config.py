@@ -15,7 +15,7 @@ from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.model import ContainerView, Evidence, PodSnapshot, Severity, Stage
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, LookupFunc, RuleContext, rule
-from podinit_diag.rules.messages import config_code, missing_config_object, mount_config_failure
+from podinit_diag.rules.messages import missing_config, mount_config_failure
 
 
 @dataclass(frozen=True)
@@ -115,14 +115,11 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
     snap = ctx.snap
     for v in ctx.verdicts_for(code):
         c = v.container
-        _, m = config_code(v.message)
-        proof = tuple(ev.waiting(c) + ev.message(v.message_ref, v.message))
-        if m is None:
+        said = missing_config(v.message)
+        if said is None:
             continue
-        if code == "PI303":
-            yield _Missing(c, m.group(2), m.group(4), m.group(1), proof)
-        else:
-            yield _Missing(c, "ConfigMap" if code == "PI301" else "Secret", m.group(1), "", proof)
+        proof = tuple(ev.waiting(c) + ev.message(v.message_ref, v.message))
+        yield _Missing(c, *said, proof)
     if "FailedMount" not in snap.event_reasons:
         return
     seen: set[tuple[str, str, str]] = set()
@@ -139,18 +136,11 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
 
 def _missing_objects(code: str) -> LookupFunc:
     """The objects a live fetch looks up for a PI301-PI303 finding: those the kubelet said
-    are missing (a missing key names its object), so the report can say if they exist."""
-    kind = {"PI301": "ConfigMap", "PI302": "Secret"}.get(code)
+    are missing (a missing key names its object), so the report can say if they exist.
+    A volume's missing key names the volume, not the object: nothing to look up."""
 
     def objects(ctx: RuleContext) -> Iterator[tuple[str, str]]:
-        for v in ctx.verdicts_for(code):
-            obj = missing_config_object(v.message)
-            if obj is not None:
-                yield obj
-        for e in ctx.snap.events:
-            found = mount_config_failure(e)
-            if found and found[0] == kind and not found[1].startswith("("):
-                yield found[0], found[1]
+        return ((m.kind, m.name) for m in _missing(ctx, code) if not m.name.startswith("("))
 
     return objects
 

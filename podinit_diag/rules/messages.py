@@ -89,14 +89,15 @@ def config_codes() -> tuple[str, ...]:
     return tuple(code for code, _ in _CONFIG_CODES)
 
 
-def missing_config_object(text: str) -> tuple[str, str] | None:
-    """(kind, name) of the ConfigMap or Secret a CreateContainerConfigError names."""
+def missing_config(text: str) -> tuple[str, str, str] | None:
+    """(kind, name, key) of what a CreateContainerConfigError says is missing: a
+    ConfigMap or Secret (key ""), or a key of one."""
     code, m = config_code(text)
     if m is None:
         return None
     if code == "PI303":
-        return m.group(2), m.group(4)
-    return ("ConfigMap" if code == "PI301" else "Secret"), m.group(1)
+        return m.group(2), m.group(4), m.group(1)
+    return ("ConfigMap" if code == "PI301" else "Secret"), m.group(1), ""
 
 
 _MOUNT_CONFIG = lazy(
