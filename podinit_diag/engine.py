@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.kubetime import translate_timestamp_since
-from podinit_diag.core.model import Bundle, Finding, PodHeader, PodSnapshot, Report
+from podinit_diag.core.model import Bundle, Finding, PodHeader, PodSnapshot, Report, Severity
 from podinit_diag.core.normalize import normalize
 from podinit_diag.core.timeline import condition_chain, init_timeline
 from podinit_diag.rules import RULES, Config, Rule, RuleContext
@@ -46,8 +46,8 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
 
 
 # (rules that run on every pod, verdict rules by code, verdict rules that also run on
-# their events, docs anchors)
-_Plan = tuple[tuple[Rule, ...], dict[str, Rule], tuple[Rule, ...], dict[str, str]]
+# their events, fallbacks, docs anchors)
+_Plan = tuple[tuple[Rule, ...], dict[str, Rule], tuple[Rule, ...], tuple[Rule, ...], dict[str, str]]
 _PLANS: dict[Config, _Plan] = {}
 _LAST_PLAN: list[tuple[Config, _Plan]] = []
 
@@ -60,9 +60,10 @@ def enabled_rules(config: Config) -> _Plan:
     if plan is None:
         rules = [r for r in RULES if config.enabled(r.code)]
         plan = (
-            tuple(r for r in rules if not r.verdict),
+            tuple(r for r in rules if not r.verdict and not r.fallback),
             {r.code: r for r in rules if r.verdict},
             tuple(r for r in rules if r.verdict and r.events),
+            tuple(r for r in rules if r.fallback),
             {r.code: r.anchor for r in rules},
         )
         if len(_PLANS) < 64:
@@ -75,7 +76,7 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     ctx = RuleContext(snap, config)
     ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
     errors: list[str] = []
-    always, by_code, on_events, anchors = enabled_rules(config)
+    always, by_code, on_events, fallbacks, anchors = enabled_rules(config)
     codes = ctx.verdict_codes
     # Verdict rules run only when the classifier gave them a container, or when the pod
     # has an event they read (a missing ConfigMap shows as a FailedMount of the pod).
@@ -83,7 +84,26 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     reasons = snap.event_reasons
     if reasons:
         chosen += tuple(r for r in on_events if r.code not in codes and r.events & reasons)
-    for r in chosen:
+    _run(chosen, ctx, anchors, ranked, errors)
+    # Never silent: where the pod waits, when nothing more specific was found.
+    if fallbacks and not any(f.severity.rank <= _WARNING for _, f in ranked):
+        _run(fallbacks, ctx, anchors, ranked, errors)
+    if len(ranked) > 1:
+        ranked.sort(key=lambda t: t[0])
+    return tuple(f for _, f in ranked), tuple(errors)
+
+
+_WARNING = Severity.WARNING.rank
+
+
+def _run(
+    rules: tuple[Rule, ...],
+    ctx: RuleContext,
+    anchors: dict[str, str],
+    ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]],
+    errors: list[str],
+) -> None:
+    for r in rules:
         try:
             for d in r.func(ctx):
                 c = d.container
@@ -103,6 +123,3 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
                 ranked.append((key, f))
         except Exception as exc:
             errors.append(f"rule {r.code} {r.name} failed on this pod: {type(exc).__name__}: {exc}")
-    if len(ranked) > 1:
-        ranked.sort(key=lambda t: t[0])
-    return tuple(f for _, f in ranked), tuple(errors)

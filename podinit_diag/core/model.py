@@ -45,6 +45,7 @@ class Stage(int, Enum):
     POD_SETUP = 1
     CONTAINERS = 2  # init containers, sidecars and app containers, in start order
     LIFECYCLE = 3
+    FALLBACK = 8  # where a pod waits when no specific cause is known: after every cause
     SPEC = 9
 
 

@@ -1,7 +1,8 @@
 """The rule catalogue: one family module per part of a pod's start (pod, init, image,
-config, sidecar, app, spec), each listing its rules in ``RULES``; the classifier that
-gives each container its one trouble (``classify``); and the knowledge they share
-(``messages``, ``logscan``, ``dependency``, ``scheduling``, ``evidence``). Imports the
+config, sidecar, app, spec) and the never-silent fallbacks (fallback), each listing its
+rules in ``RULES``; the classifier that gives each container its one trouble
+(``classify``); and the knowledge they share (``messages``, ``logscan``, ``dependency``,
+``agents``, ``scheduling``, ``evidence``). Imports the
 core only; no family imports another.
 
 What the rest of the system needs to know about the rules is derived here from what each
@@ -12,7 +13,7 @@ as its family lists it.
 from __future__ import annotations
 
 from podinit_diag.core.model import Config
-from podinit_diag.rules import app, config, image, init, pod, sidecar, spec
+from podinit_diag.rules import app, config, fallback, image, init, pod, sidecar, spec
 from podinit_diag.rules.base import Draft, LookupFunc, Rule, RuleContext, rule
 
 RULES: tuple[Rule, ...] = tuple(
@@ -25,6 +26,7 @@ RULES: tuple[Rule, ...] = tuple(
             *sidecar.RULES,
             *app.RULES,
             *spec.RULES,
+            *fallback.RULES,
         ),
         key=lambda r: r.code,
     )

@@ -119,6 +119,8 @@ class Rule:
     hopeless: bool = False  # its finding means the pod cannot succeed (--wait stops early)
     logs: bool = True  # a live fetch reads the logs of the container it names
     lookups: LookupFunc | None = None
+    # Runs only when no other rule found an error or a warning (the never-silent PI8xx).
+    fallback: bool = False
 
     @property
     def anchor(self) -> str:
@@ -146,6 +148,7 @@ def rule(
     hopeless: bool = False,
     logs: bool = True,
     lookups: LookupFunc | None = None,
+    fallback: bool = False,
 ) -> Callable[[RuleFunc], Rule]:
     """Make a :class:`Rule` of a function; refuses docstrings without the three sections.
     The family module lists it in its ``RULES``."""
@@ -168,6 +171,7 @@ def rule(
             hopeless=hopeless,
             logs=logs,
             lookups=lookups,
+            fallback=fallback,
         )
 
     return make

@@ -32,7 +32,8 @@ from podinit_diag.core.model import (
     Termination,
 )
 from podinit_diag.core.redact import redact
-from podinit_diag.rules.dependency import Dependency, find_unavailable_dependency
+from podinit_diag.rules.agents import never_exits
+from podinit_diag.rules.dependency import Dependency, find_unavailable_dependency, wait_targets
 from podinit_diag.rules.logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
 from podinit_diag.rules.messages import (
     CONFIG_FALLBACK,
@@ -82,6 +83,7 @@ class Verdict:
     sleep: Sleep | None = None
     probes: tuple[EventView, ...] = ()
     dependency: Dependency | None = None
+    waits_on: tuple[str, ...] = ()  # hosts the command polls (unproven to be down)
     network: bool = False  # the trouble is (or may be) reaching something over the network
 
 
@@ -181,6 +183,15 @@ class Facts:
         return find_unavailable_dependency(self.c, self.snap)
 
     @_memo
+    def never_exits(self) -> str:
+        return never_exits(self.c)
+
+    @_memo
+    def waits_on(self) -> tuple[str, ...]:
+        """The hosts (``host:port``) the container's command polls, in the order written."""
+        return tuple(f"{h}:{p}" if p else h for h, p in wait_targets(self.c))
+
+    @_memo
     def current_hit(self) -> Hit | None:
         return scan_log(self.snap.log(self.c.name, False))
 
@@ -206,15 +217,29 @@ class Facts:
 
     @_memo
     def kills(self) -> tuple[EventView, ...]:
-        return liveness_kills(self.snap, self.c)
+        return probe_kills(self.snap, self.c, "liveness")
+
+    @_memo
+    def startup_kills(self) -> tuple[EventView, ...]:
+        return probe_kills(self.snap, self.c, "startup")
 
     @property
     def killed_by_liveness(self) -> bool:
         return bool(self.kills) or event_count(self.liveness) >= PROBE_FAILURES_THRESHOLD
 
     @property
+    def killed_by_startup(self) -> bool:
+        """Restarted because its startup probe never passed (the kubelet kills it after
+        failureThreshold failures): the probe, not the program, is the trouble."""
+        return bool(self.startup_kills) and not self.c.started
+
+    @property
     def liveness_and_kills(self) -> tuple[EventView, ...]:
         return self.liveness + self.kills
+
+    @property
+    def startup_and_kills(self) -> tuple[EventView, ...]:
+        return self.startup + self.startup_kills
 
     @_memo
     def failing_probes(self) -> tuple[EventView, ...]:
@@ -226,17 +251,25 @@ class Facts:
 
 
 INIT_CASES: tuple[Case, ...] = (
+    _failed("PI208", lambda f: f.failure.wrong_arch),
     _failed("PI104", lambda f: f.failure.start_failure and f.failure.not_found),
     _failed("PI105", lambda f: f.failure.start_failure and f.failure.permission),
     _failed("PI109", lambda f: f.failure.start_failure),
     _failed("PI103", lambda f: f.failure.oom),
     _failed("PI104", lambda f: f.failure.not_found),
     _failed("PI105", lambda f: f.failure.permission),
-    _failed("PI107", lambda f: f.dependency is not None, "dependency", network=True),
+    _failed(
+        "PI107",
+        lambda f: f.dependency is not None or f.failure.gave_up_waiting,
+        "dependency",
+        "waits_on",
+        network=True,
+    ),
     _failed("PI110", lambda f: f.failure.network, network=True),
     _failed("PI102", lambda f: f.restart_never),
     _failed("PI101"),
     _case(None, lambda f: not f.running),
+    _case("PI408", lambda f: bool(f.never_exits), "running_for", "message=never_exits"),
     _case("PI108", lambda f: f.sleeps_past_stuck, "running_for", "sleep"),
     _case(None, lambda f: not f.stuck),
     _case(
@@ -255,12 +288,22 @@ INIT_CASES: tuple[Case, ...] = (
         "running_for",
         network=True,
     ),
+    _case(
+        "PI107",
+        lambda f: bool(f.waits_on) or f.current_category is Category.WAIT,
+        "log_hit=telling_hit",
+        "running_for",
+        "waits_on",
+        network=True,
+    ),
     _case("PI106", lambda f: True, "log_hit=telling_hit", "running_for", network=True),
 )
 
 SIDECAR_CASES: tuple[Case, ...] = (
     # stopped with the pod at the end of a Job: expected, whatever the exit code
     _case(None, lambda f: f.job_over and f.c.state == "terminated"),
+    _failed("PI208", lambda f: f.failure.wrong_arch),
+    _failed("PI402", lambda f: f.killed_by_startup, "probes=startup_and_kills"),
     _failed("PI401"),
     _case(None, lambda f: not f.running),
     _case("PI402", lambda f: not f.c.started and bool(f.startup), "probes=startup", "running_for"),
@@ -274,9 +317,11 @@ SIDECAR_CASES: tuple[Case, ...] = (
 )
 
 APP_CASES: tuple[Case, ...] = (
+    _failed("PI208", lambda f: f.failure.wrong_arch),
     _failed("PI505", lambda f: f.failure.start_failure and f.failure.not_found),
     _failed("PI506", lambda f: f.failure.start_failure),
     _failed("PI503", lambda f: f.killed_by_liveness, "probes=liveness_and_kills"),
+    _failed("PI503", lambda f: f.killed_by_startup, "probes=startup_and_kills"),
     _failed("PI502", lambda f: f.failure.oom),
     _failed("PI505", lambda f: f.failure.not_found),
     _failed("PI504", lambda f: f.restart_never),
@@ -461,7 +506,16 @@ class _Failure:
 
     @property
     def oom(self) -> bool:
-        return self.termination is not None and self.termination.reason == "OOMKilled"
+        reason = self.termination.reason if self.termination is not None else ""
+        return reason == "OOMKilled" or self.category is Category.OOM
+
+    @property
+    def wrong_arch(self) -> bool:
+        return self.category is Category.EXEC_FORMAT
+
+    @property
+    def gave_up_waiting(self) -> bool:
+        return self.category is Category.WAIT
 
     @property
     def not_found(self) -> bool:
@@ -483,17 +537,38 @@ class _Failure:
 def _failure(c: ContainerView, snap: PodSnapshot) -> _Failure:
     last = c.last_termination
     message, ref = "", None
+    start = False
     if c.state == "waiting" and c.reason in START_FAILURE_REASONS:
         message, ref = redact(c.message), f"{c.status_ref}.state.waiting.message"
+        start = True
     elif last is not None and last.reason in START_FAILURE_REASONS:
+        message, ref = redact(last.message), f"{last.ref}.message"
+        start = True
+    elif last is not None and last.message.strip():
+        # The termination message: what the program wrote to terminationMessagePath, or
+        # the tail of its log under FallbackToLogsOnError. Read like a log when the log
+        # itself was not captured (or says nothing recognisable).
         message, ref = redact(last.message), f"{last.ref}.message"
     log = crash_log(snap, c)
     hit = scan_log(log)
-    category = classify(message) if message else None
-    if category is None and hit is not None:
-        category = hit.category
-    start = ref is not None or category is Category.EXEC_FORMAT
+    category = message_category(message) if message else None
+    if start or category is None:
+        category = category or (hit.category if hit is not None else None)
+    elif hit is not None and hit.category is not None:
+        category = hit.category  # the full log tells more than its last 2 KiB
+    start = start or category is Category.EXEC_FORMAT
     return _Failure(last, message, ref, category, hit or telling_line(log), start)
+
+
+def message_category(text: str) -> Category | None:
+    """What a runtime or termination message says, read line by line from the end as a
+    log is (FallbackToLogsOnError puts the log's last lines there)."""
+    lines = text.splitlines()
+    for line in reversed(lines[-SCAN_LAST_LINES:]):
+        category = classify(line)
+        if category is not None:
+            return category
+    return None
 
 
 def probe_events(snap: PodSnapshot, c: ContainerView, kind: str) -> tuple[EventView, ...]:
@@ -506,12 +581,10 @@ def probe_events(snap: PodSnapshot, c: ContainerView, kind: str) -> tuple[EventV
     )
 
 
-def liveness_kills(snap: PodSnapshot, c: ContainerView) -> tuple[EventView, ...]:
-    return tuple(
-        e
-        for e in snap.events_for(c.name)
-        if e.reason == "Killing" and "failed liveness probe" in e.message
-    )
+def probe_kills(snap: PodSnapshot, c: ContainerView, kind: str) -> tuple[EventView, ...]:
+    """The kubelet's ``Killing`` events for a probe kind (``liveness``, ``startup``)."""
+    words = f"failed {kind} probe"
+    return tuple(e for e in snap.events_for(c.name) if e.reason == "Killing" and words in e.message)
 
 
 def event_count(events: tuple[EventView, ...]) -> int:

@@ -29,6 +29,12 @@ _WAITS = (
     lazy(rf"\bwait-for(?:-it)?(?:\.sh)?\s+(?:-\S+\s+)*{_HOST}:(\d+)"),
     lazy(rf"\bdockerize\b[^;&|]*?-wait\s+(?:tcp|https?)://{_HOST}:(\d+)"),
 )
+# Commands that talk to the network: a failure of one without a telling log is likely a
+# connection that could not be made.
+_NETWORK_COMMAND = lazy(
+    r"\b(?:wget|curl|nc|ncat|telnet|psql|pg_isready|mysql|mysqladmin|redis-cli|mongo|mongosh"
+    r"|nslookup|dig|getent|kubectl|helm|git|gsutil|gcloud|aws|az|pip|npm|apt-get|apk)\b"
+)
 _VAR = lazy(r"\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)")
 
 
@@ -63,6 +69,13 @@ def wait_targets(c: ContainerView) -> list[tuple[str, str | None]]:
             if target not in found:
                 found.append(target)
     return found
+
+
+def uses_network(c: ContainerView) -> bool:
+    words = " ".join(
+        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
+    )
+    return _NETWORK_COMMAND.search(words) is not None
 
 
 def find_unavailable_dependency(c: ContainerView, snap: PodSnapshot) -> Dependency | None:

@@ -315,6 +315,67 @@ def image_pull_failed(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
+def _node_arch(ctx: RuleContext) -> str:
+    """The node's CPU architecture, from its label or nodeInfo when the Node was captured."""
+    for o in ctx.snap.related:
+        meta = as_dict(o.get("metadata"))
+        if o.get("kind") == "Node" and meta.get("name") == ctx.snap.node:
+            label = as_dict(meta.get("labels")).get("kubernetes.io/arch")
+            info = as_dict(as_dict(o.get("status")).get("nodeInfo")).get("architecture")
+            return as_str(label) or as_str(info)
+    return ""
+
+
+@rule(
+    "PI208",
+    "image-wrong-architecture",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+    hopeless=True,
+)
+def image_wrong_architecture(ctx: RuleContext) -> Iterator[Draft]:
+    """The image is built for another CPU architecture than the node's.
+
+    What it detects:
+        Any container whose pull fails with ``no match for platform in manifest`` or ``no
+        matching manifest for linux/ARCH in the manifest list entries``, or whose start or
+        run fails with ``exec format error`` (in the runtime's message, the termination
+        message or the log): the binary cannot run on the node's CPU.
+    Why it happens:
+        An image built on an Apple-silicon laptop (arm64) and run on amd64 nodes or the
+        reverse, a single-architecture tag pulled on a mixed node pool (Graviton, Ampere), or
+        a multi-arch manifest list that lacks the node's platform.
+    How to fix:
+        Publish the image for every node architecture (``docker buildx build --platform
+        linux/amd64,linux/arm64``) or pin the pod to matching nodes with a ``nodeSelector``
+        on ``kubernetes.io/arch``.
+    """
+    snap = ctx.snap
+    arch = _node_arch(ctx)
+    node = f"node {snap.node}" + (f" ({arch})" if arch else "") if snap.node else "the node"
+    for v in ctx.verdicts_for("PI208"):
+        c = v.container
+        if c.state == "waiting" and c.reason in ("ErrImagePull", "ImagePullBackOff"):
+            proof = _proof(v, ctx)
+            what = _what(v)
+        else:
+            proof = ev.failure(v, snap) + [ev.image_evidence(c)]
+            what = v.log_hit.text if v.log_hit and v.log_hit.category else v.message
+            what = ev.short(what or "exec format error")
+        who = ev.who(c)
+        yield Draft(
+            c,
+            f"{who[0].upper()}{who[1:]} cannot run image {ev.image(c)} on {node}: it is built "
+            f"for another CPU architecture ({what})",
+            tuple(proof),
+            f"Publish {ev.image(c)} for the node's architecture (`docker buildx build --platform "
+            f"linux/amd64,linux/arm64`), or pin {ev.owner_phrase(snap)} to matching nodes with "
+            f"a nodeSelector on kubernetes.io/arch.",
+        )
+
+
 RULES = (
     image_not_found,
     image_pull_unauthorized,
@@ -323,4 +384,5 @@ RULES = (
     image_name_invalid,
     image_never_pulled,
     image_pull_failed,
+    image_wrong_architecture,
 )

@@ -281,7 +281,8 @@ def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
     events=ev.BACKOFF_REASONS,
 )
 def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
-    """An init container waits for a Service that is missing or has no ready endpoints.
+    """An init container waits for a dependency (a Service, a database, a migration) that
+    is missing, has no ready endpoints or never answers.
 
     What it detects:
         A regular init container that hangs past ``--stuck-after`` or fails, whose command
@@ -290,6 +291,11 @@ def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
         where the captured cluster objects show that the Service is missing from the namespace
         the name resolves to (saying where a Service of that name does exist), or that it has
         no ready endpoints (EndpointSlices, falling back to Endpoints).
+        Without captured Services it also fires, naming what the container waits on, when a
+        regular init container polls a host in its command (``nc``, ``pg_isready``,
+        ``wait-for-it``...) and has been running past ``--stuck-after``, or when it failed
+        after its program gave up waiting (``timed out waiting for``, ``TimeoutError ... after
+        N seconds``, Django's ``unapplied migrations``, ``kubectl wait`` timing out).
     Why it happens:
         The dependency was not deployed, or deployed in another namespace while the init
         container uses the short name; the Service's selector matches no pod; or its pods are
@@ -303,6 +309,7 @@ def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI107"):
         c, dep = v.container, v.dependency
         if dep is None:
+            yield _unproven_dependency(v, snap)
             continue
         target = f"{dep.host}:{dep.port}" if dep.port else dep.host
         if dep.problem == "missing":
@@ -392,30 +399,23 @@ def init_start_failed(ctx: RuleContext) -> Iterator[Draft]:
     What it detects:
         A regular init container waiting with reason ``CreateContainerError``,
         ``RunContainerError``, ``StartError`` or ``ContainerCannotRun``, or whose last run
-        ended with reason ``StartError``/``ContainerCannotRun`` (exit code 128), or whose log
-        says ``exec format error`` - when the message is not a missing command (PI104) or a
-        permission problem (PI105).
+        ended with reason ``StartError``/``ContainerCannotRun`` (exit code 128) - when the
+        message is not a missing command (PI104), a permission problem (PI105) or a wrong
+        CPU architecture (PI208).
     Why it happens:
-        The runtime (containerd/CRI-O via runc) failed before the program ran: an image built
-        for another CPU architecture (``exec format error``), a ``workingDir`` or mount that
-        cannot be set up, an invalid ``securityContext`` for the node, a name conflict in the
-        runtime.
+        The runtime (containerd/CRI-O via runc) failed before the program ran: a
+        ``workingDir`` or mount that cannot be set up, an invalid ``securityContext`` for the
+        node, a name conflict in the runtime.
     How to fix:
-        Read the runtime's message (in the container status and the ``Failed`` event): for
-        ``exec format error`` build or pull the image for the node's architecture
-        (``docker buildx --platform``); otherwise fix the spec field the message names.
+        Read the runtime's message (in the container status and the ``Failed`` event) and fix
+        the spec field it names.
     """
     snap = ctx.snap
     for v in ctx.verdicts_for("PI109"):
         c = v.container
         proof, what = _start_or_exit_proof(v, snap, prefer_log=False)
-        arch = v.category is Category.EXEC_FORMAT
         fix = (
-            f"Image {as_str(c.spec.get('image'))} of init container {c.name} is built for "
-            f"another CPU architecture than node {snap.node or '(unscheduled)'}: publish a "
-            f"multi-arch image or pin the pod to matching nodes."
-            if arch
-            else f"Fix what the runtime reports for init container {c.name} in "
+            f"Fix what the runtime reports for init container {c.name} in "
             f"{ev.owner_phrase(snap)}: {ev.short(what)}"
         )
         reason = c.reason if c.state == "waiting" else ""
@@ -477,6 +477,40 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
             tuple(proof),
             _network_fix(network_target(what, snap.namespace), snap, c),
         )
+
+
+def _unproven_dependency(v: Verdict, snap: PodSnapshot) -> Draft:
+    """PI107 when the container waits on something that the capture cannot prove down:
+    the hosts its command polls, or what its log says it gave up waiting for."""
+    c, hit = v.container, v.log_hit
+    said = network_target(hit.text, snap.namespace) if hit else None
+    target = ", ".join(v.waits_on) or (
+        f"{said.host}:{said.port}" if said and said.port else said.host if said else ""
+    )
+    on = f" for {target}" if target else ""
+    if v.running_for is not None:
+        state = f"has been waiting {human_duration(v.running_for)}{on}"
+        proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
+        proof += [ev.log(hit)] if hit else []
+    else:
+        state = f"gave up waiting{on} ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
+        proof = ev.failure(v, snap)
+    quote = f": {ev.short(hit.text)}" if hit else ""
+    check = (
+        f"Check that {target} is deployed and answering from namespace {snap.namespace} "
+        f"(`kubectl get svc,endpoints -n {snap.namespace}`; is the name namespace-qualified, "
+        f"does a NetworkPolicy or a mesh block it?)"
+        if target
+        else f"Find what init container {c.name} waits for in its log "
+        f"(`{ev.logs_command(snap, c, c.state != 'running')}`) and make it available"
+    )
+    return Draft(
+        c,
+        f"Init container {c.name} {state}{quote}",
+        tuple(proof + _command_evidence(c)),
+        f"{check}; then init container {c.name} can finish. Give the wait a timeout so that it "
+        f"fails visibly.",
+    )
 
 
 def _network_fix(target: Destination | None, snap: PodSnapshot, c: ContainerView) -> str:

@@ -21,6 +21,8 @@ class Category(StrEnum):
     PERMISSION = "permission denied"
     FORBIDDEN = "forbidden by the API server (RBAC)"
     EXEC_FORMAT = "exec format error (wrong CPU architecture or not a binary)"
+    OOM = "killed for running out of memory"
+    WAIT = "gave up waiting for a dependency"
     DNS = "name does not resolve"
     REFUSED = "connection refused"
     TIMEOUT = "connection timed out"
@@ -37,6 +39,8 @@ _NETWORK = frozenset({Category.DNS, Category.REFUSED, Category.TIMEOUT, Category
 # far cheaper than these case-insensitive alternations), then the pattern itself.
 _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
     (Category.EXEC_FORMAT, ("exec format",), lazy(r"exec format error", re.I)),
+    # runc's words when the cgroup limit kills the container's first process at start
+    (Category.OOM, ("oom-kill",), lazy(r"container init was OOM-killed|\bOOM-killed\b", re.I)),
     (
         Category.NOT_FOUND,
         ("not found", "no such file"),
@@ -44,8 +48,9 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
             r"executable file not found"
             r"|\b(?:sh|bash|ash|dash|zsh|env)(?:: line \d+)?: (?:\d+: )?\S+: (?:command )?not found"
             r"|^\S+: (?:command )?not found$"
-            r"|\bexec(?:: \"[^\"]+\":)? \S+: no such file or directory"
-            r"|\bexec: \"[^\"]+\": stat \S+: no such file or directory"
+            # Docker escapes the quotes of runc's message: exec: \"/x\": stat /x: ...
+            r"|\bexec(?:: \\?\"[^\"]+?\\?\":)? \S+: no such file or directory"
+            r"|\bexec: \\?\"[^\"]+?\\?\": stat \S+: no such file or directory"
             r"|can't execute '[^']+': No such file or directory",
             re.I,
         ),
@@ -53,12 +58,30 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
     (
         Category.FORBIDDEN,
         ("forbidden",),
-        lazy(r"Error from server \(Forbidden\)|is forbidden: User \"|\b403 Forbidden\b"),
+        lazy(
+            r"Error from server \(Forbidden\)|is forbidden: User \"|\b403 Forbidden\b"
+            r"|forbidden: User \"system:serviceaccount:"
+            r"|cannot (?:get|list|watch|create|update|patch|delete) resource \"",
+        ),
     ),
     (
         Category.PERMISSION,
-        ("permission denied", "not permitted", "eacces", "eperm"),
-        lazy(r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b", re.I),
+        (
+            "permission denied",
+            "not permitted",
+            "eacces",
+            "eperm",
+            "read-only file system",
+            "erofs",
+            "denied",
+            "access is denied",
+        ),
+        lazy(
+            r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b"
+            r"|read-only file system|\bEROFS\b"
+            r"|avc:\s+denied|apparmor=\"DENIED\"|seccomp.*denied",
+            re.I,
+        ),
     ),
     (
         Category.DNS,
@@ -82,6 +105,30 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
         ),
     ),
     (
+        Category.WAIT,
+        (
+            "timed out waiting",
+            "timeout waiting",
+            "timeouterror",
+            "migration",
+            "gave up waiting",
+            "waited",
+            "wait timeout",
+            "waiting for",
+            "notfound",
+        ),
+        lazy(
+            r"timed? ?out waiting for|timeout waiting for|\bTimeoutError\b.*\bafter \d+"
+            r"|still unapplied migrations|have unapplied migrations|gave up waiting for"
+            r"|new migrations available|pending migrations|migrations? (?:are )?pending"
+            # kubectl (k8s-wait-for, kubectl wait) asked for an object that does not exist
+            r"|Error from server \(NotFound\): [\w.]+ \"[^\"]+\" not found"
+            r"|waited \d+\S* (?:seconds? )?for|wait timeout"
+            r"|\bwaiting for \S+.*\b(?:timed out|timeout|giving up|exceeded)",
+            re.I,
+        ),
+    ),
+    (
         Category.REFUSED,
         ("refused",),
         lazy(r"connection refused|\bECONNREFUSED\b", re.I),
@@ -97,8 +144,13 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
     ),
     (
         Category.UNREACHABLE,
-        ("unreachable", "no route"),
-        lazy(r"network is unreachable|no route to host|\bEHOSTUNREACH\b", re.I),
+        ("unreachable", "no route", "validat"),
+        lazy(
+            r"network is unreachable|no route to host|\bEHOSTUNREACH\b"
+            # mesh validators (linkerd-network-validator, istio-validation): no redirect
+            r"|failed to validate networking configuration|iptables validation failed",
+            re.I,
+        ),
     ),
 )
 

@@ -12,6 +12,11 @@ from podinit_diag.core.model import EventView
 # (code, lower-case needles one of which any match contains, pattern), checked in order.
 _PULL_CODES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
+        "PI208",
+        ("no match for platform", "no matching manifest"),
+        lazy(r"no match for platform in manifest|no matching manifest for \S+ in the manifest"),
+    ),
+    (
         "PI203",
         ("toomanyrequests", "429"),
         lazy(r"toomanyrequests|429 Too Many Requests", re.I),

@@ -15,6 +15,7 @@ from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
     ContainerKind,
+    ContainerView,
     EventView,
     Evidence,
     PodSnapshot,
@@ -129,7 +130,21 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
                 f"a node needs {need} {resource} free (check `kubectl describe nodes`, "
                 f"Allocated resources)."
             )
-        yield Draft(None, title, tuple(proof), fix)
+        yield Draft(d or _dominant_sidecar(snap, resource), title, tuple(proof), fix)
+
+
+def _dominant_sidecar(snap: PodSnapshot, resource: str) -> ContainerView | None:
+    """The native sidecar whose request alone outweighs all the app containers' requests:
+    the container that drives the effective request when no init container does."""
+
+    def request(c: ContainerView) -> float:
+        raw = as_dict(as_dict(c.spec.get("resources")).get("requests")).get(resource)
+        return quantity(str(raw)) or 0.0 if raw is not None else 0.0
+
+    apps = sum(request(c) for c in snap.app_containers)
+    sidecars = [(request(c), c) for c in snap.containers if c.kind is ContainerKind.SIDECAR]
+    best = max(sidecars, key=lambda t: t[0], default=None)
+    return best[1] if best is not None and best[0] > apps else None
 
 
 def _largest_allocatable(snap: PodSnapshot, resource: str) -> tuple[str, str] | None:
@@ -537,7 +552,7 @@ def deadline_exceeded(ctx: RuleContext) -> Iterator[Draft]:
     )
     during = f" while init container {slow.name} had not finished" if slow else ""
     yield Draft(
-        None,
+        slow,
         f"Pod exceeded activeDeadlineSeconds ({deadline}s){during}",
         tuple(proof),
         f"Speed up or fix {('init container ' + slow.name) if slow else 'the slow step'}, or raise "

@@ -8,7 +8,9 @@ stopped at the end of a Job is expected and never reported.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
+from podinit_diag.core.access import as_dict
 from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import (
     ContainerKind,
@@ -20,8 +22,11 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.agents import is_proxy
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import event_count
+from podinit_diag.rules.dependency import uses_network
+from podinit_diag.rules.logscan import Category
 
 
 def _probe_proof(
@@ -89,7 +94,8 @@ def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
 
     What it detects:
         A running sidecar whose ``started`` is still false and that has ``Startup probe
-        failed`` (``Unhealthy``) events.
+        failed`` (``Unhealthy``) events, or one the kubelet keeps restarting because its
+        startup probe failed (``Killing``: ``failed startup probe, will be restarted``).
     Why it happens:
         The kubelet starts the next init container only once a sidecar's startup probe
         succeeds. A proxy waiting for its control plane, a wrong probe port or path, or a probe
@@ -106,10 +112,13 @@ def sidecar_startup_failing(ctx: RuleContext) -> Iterator[Draft]:
             x.name for x in snap.containers if x.kind is not ContainerKind.APP and x.order > c.order
         ]
         held = f"; it holds {', '.join(later)}" if later else ""
-        last = v.probes[-1].message if v.probes else ""
+        failures = tuple(e for e in v.probes if e.reason == "Unhealthy")
+        last = failures[-1].message if failures else ""
+        killed = f", {ev.restarts_phrase(c)} for it" if c.restart_count else ""
         yield Draft(
             c,
-            f"Sidecar {c.name} has not passed its startup probe ({event_count(v.probes)} failures"
+            f"Sidecar {c.name} has not passed its startup probe ({event_count(failures)} failures"
+            f"{killed}"
             f"{', running ' + human_duration(v.running_for) if v.running_for else ''}){held}: "
             f"{ev.short(last)}",
             tuple(_probe_proof(c, v.probes, snap)),
@@ -159,34 +168,17 @@ def sidecar_not_ready(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
-PROXY_HINTS = (
-    "istio-proxy",
-    "envoy",
-    "linkerd-proxy",
-    "cloud-sql-proxy",
-    "cloudsql-proxy",
-    "alloydb-auth-proxy",
-    "vault-agent",
-    "oauth2-proxy",
-    "proxy",
-)
-
-
-def _proxy(c: ContainerView) -> bool:
-    text = f"{c.name} {ev.image(c)}".lower()
-    return any(h in text for h in PROXY_HINTS)
-
-
 @rule("PI404", "sidecar-order", Severity.ERROR, Stage.CONTAINERS, priority=1)
 def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
     """An init container needs a proxy sidecar that only starts after it.
 
     What it detects:
-        A regular init container that hangs or fails on the network (PI106, PI107, PI110, or a
-        failure whose log is a network error) while a proxy-like container (istio-proxy,
-        envoy, linkerd-proxy, cloud-sql-proxy, vault-agent, ...) is declared after it: a
-        native sidecar later in ``initContainers``, or an app container (which starts only
-        after every init container).
+        A regular init container that hangs or fails on the network (PI106, PI107, PI110, a
+        failure whose log is a network error, or a failure without a telling log of a command
+        that uses the network: ``wget``, ``curl``, ``psql``, ``git``...) while a proxy or agent
+        (istio-proxy, envoy, linkerd-proxy, cloud-sql-proxy, vault-agent, ...) is declared
+        after it: a native sidecar later in ``initContainers``, or an app container (which
+        starts only after every init container).
     Why it happens:
         Init containers run before anything declared after them. With a service mesh the
         init container's traffic is redirected to a proxy that is not running yet; a database
@@ -205,9 +197,12 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         c = v.container
         if c.kind is not ContainerKind.INIT:
             continue
-        if not v.network and not (v.category is not None and v.category.is_network):
+        network = v.category is not None and v.category.is_network
+        if v.code == "PI408" or v.category is Category.WAIT:
+            continue  # it blocks for its own reason, or says what it waits for
+        if not (v.network or network or (v.category is None and uses_network(c))):
             continue
-        proxies = [p for p in snap.containers if p.order > c.order and _proxy(p)]
+        proxies = [p for p in snap.containers if p.order > c.order and is_proxy(p)]
         if not proxies:
             continue
         p = proxies[0]
@@ -230,9 +225,190 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
+@rule(
+    "PI406",
+    "proxy-start-hold",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    priority=1,
+    events=("FailedPostStartHook",),
+)
+def proxy_start_hold(ctx: RuleContext) -> Iterator[Draft]:
+    """A proxy's ``postStart`` hook holds the app containers declared after it, and fails.
+
+    What it detects:
+        An app container with a ``lifecycle.postStart`` hook (Istio's
+        ``holdApplicationUntilProxyStarts`` injects ``pilot-agent wait``, Linkerd's
+        ``linkerd-await``, custom ``wait-for-proxy`` scripts) that has a ``FailedPostStartHook``
+        event, or that has not become ready while a container declared after it still waits to
+        start past the grace period.
+    Why it happens:
+        The kubelet starts app containers in order and does not start the next one until the
+        previous one's ``postStart`` hook returns. A proxy that cannot get its configuration
+        (control plane unreachable, certificates, a crashing Envoy) makes the hook time out:
+        the proxy is killed and restarted and the app is held, or released without a working
+        proxy and fails.
+    How to fix:
+        Fix the proxy first (``kubectl logs POD -c PROXY``: its control plane, certificates,
+        resources); with Kubernetes 1.29+ prefer a native sidecar proxy (Istio
+        ``ENABLE_NATIVE_SIDECARS``) whose startup probe gates the app instead of a hook.
+    """
+    snap = ctx.snap
+    from_events = "FailedPostStartHook" in snap.event_reasons
+    for p in snap.app_containers:
+        hook = as_dict(as_dict(p.spec.get("lifecycle")).get("postStart"))
+        if not hook:
+            continue
+        failed = [e for e in snap.events if e.reason == "FailedPostStartHook" and _about(e, p)]
+        held = [
+            c
+            for c in snap.app_containers
+            if c.index > p.index and c.state == "waiting" and not c.restart_count
+        ]
+        if not failed and (from_events or p.ready or not held or not _held_long(snap, p)):
+            continue
+        proof = [ev.spec(f"{p.spec_ref}.lifecycle.postStart", hook)]
+        proof += [ev.event(failed[-1], snap)] if failed else []
+        proof += ev.restarts(p)
+        if p.status_ref:
+            proof.append(ev.status(f"{p.status_ref}.ready", p.ready))
+        after = [c.name for c in snap.app_containers if c.index > p.index]
+        what = "its postStart hook failed" if failed else "its postStart hook has not returned"
+        yield Draft(
+            p,
+            f"{ev.who(p)[0].upper()}{ev.who(p)[1:]} holds {', '.join(after) or 'the app'}: "
+            f"{what}" + (f" ({ev.short(failed[-1].message, 120)})" if failed else ""),
+            tuple(proof),
+            f"Fix {p.name} first (`{ev.logs_command(snap, p, p.restart_count > 0)}`): the "
+            f"containers after it start only once its postStart hook returns. With Kubernetes "
+            f"1.29+ run it as a native sidecar gated by a startup probe instead of a hook.",
+        )
+
+
+def _about(e: EventView, c: ContainerView) -> bool:
+    return e.container == c.name or f'Container "{c.name}"' in e.message
+
+
+def _held_long(snap: PodSnapshot, p: ContainerView) -> bool:
+    return p.started_at is not None and snap.now - p.started_at >= HOLD_GRACE
+
+
+HOLD_GRACE = timedelta(minutes=3)
+
+
+def _job_pod(snap: PodSnapshot) -> bool:
+    if snap.owner is not None and snap.owner.kind == "Job":
+        return True
+    labels = as_dict(as_dict(snap.pod.get("metadata")).get("labels"))
+    return "job-name" in labels or "batch.kubernetes.io/job-name" in labels
+
+
+@rule("PI407", "proxy-keeps-job-running", Severity.ERROR, Stage.CONTAINERS, logs=False)
+def proxy_keeps_job_running(ctx: RuleContext) -> Iterator[Draft]:
+    """A proxy injected as a regular container keeps a Job's pod running after its work ended.
+
+    What it detects:
+        A pod of a Job where a container has terminated while a proxy or agent (istio-proxy,
+        linkerd-proxy, cloud-sql-proxy, vault-agent...) declared as a regular container is
+        still running: the pod cannot complete, so the Job never does.
+    Why it happens:
+        A pod completes only when all its regular containers have exited, and a proxy does not
+        know the work is done. Meshes and database proxies injected before native sidecars
+        (Kubernetes 1.29+) run as regular containers.
+    How to fix:
+        Run the proxy as a native sidecar (``initContainers`` with ``restartPolicy: Always``;
+        Istio ``ENABLE_NATIVE_SIDECARS``, Linkerd ``proxy-enable-native-sidecar``, cloud-sql-
+        proxy as a native sidecar), or have the job stop it when done (``curl -X POST
+        localhost:15020/quitquitquit`` for Istio, ``linkerd-await --shutdown``,
+        cloud-sql-proxy ``--quitquitquit``), or disable injection for the Job.
+    """
+    snap = ctx.snap
+    if snap.phase in ("Succeeded", "Failed") or not _job_pod(snap):
+        return
+    done = [c for c in snap.app_containers if c.state == "terminated" and c.terminated]
+    if not done:
+        return
+    for p in snap.app_containers:
+        if p.state != "running" or not is_proxy(p):
+            continue
+        main = done[0]
+        t = main.terminated
+        assert t is not None
+        ended = f", {human_duration(snap.now - t.finished_at)} ago" if t.finished_at else ""
+        proof = ev.termination(t) + [
+            ev.status(f"{p.status_ref}.state.running.startedAt", _running_since(p))
+        ]
+        yield Draft(
+            p,
+            f"Job pod cannot complete: container {main.name} finished ({ev.exit_phrase(t)}"
+            f"{ended}) but {p.name}, a proxy declared as a regular container, keeps running",
+            tuple(proof),
+            f"Run {p.name} as a native sidecar (initContainers with restartPolicy: Always, "
+            f"Kubernetes 1.29+) in {ev.owner_phrase(snap)}, or make {main.name} stop it when it "
+            f"is done (Istio: `curl -X POST localhost:15020/quitquitquit`; cloud-sql-proxy: "
+            f"--quitquitquit), or disable injection for the Job.",
+        )
+        return
+
+
+def _running_since(c: ContainerView) -> object:
+    return as_dict(as_dict(as_dict(c.status).get("state")).get("running")).get("startedAt")
+
+
+@rule(
+    "PI408",
+    "proxy-as-init-container",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    priority=1,
+    verdict=True,
+)
+def proxy_as_init_container(ctx: RuleContext) -> Iterator[Draft]:
+    """A proxy or agent meant to run beside the app is declared as a regular init container.
+
+    What it detects:
+        A running regular init container (no ``restartPolicy: Always``) that never exits by
+        design: a known proxy or agent (cloud-sql-proxy, istio-proxy, envoy, linkerd-proxy,
+        vault agent without ``-exit-after-auth``...) or a command that loops forever
+        (``while true; do ...; done`` without ``break``/``exit``, ``tail -f /dev/null``).
+    Why it happens:
+        Init containers run one after the other and each must exit before the next starts;
+        a proxy put there to be "ready before the app" blocks the pod at ``Init:N/M`` forever.
+        A mutating webhook that rebuilds the pod with an older API version can also drop the
+        ``restartPolicy: Always`` that made it a native sidecar.
+    How to fix:
+        Declare it as a native sidecar (``restartPolicy: Always`` on the init container,
+        Kubernetes 1.29+), or move it to ``containers``; if a webhook injects or rewrites it,
+        check that the webhook keeps the field.
+    """
+    snap = ctx.snap
+    for v in ctx.verdicts_for("PI408"):
+        c = v.container
+        after = [x.name for x in snap.containers if x.order > c.order]
+        ran = f" for {human_duration(v.running_for)}" if v.running_for else ""
+        proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _running_since(c))]
+        proof += [ev.image_evidence(c)]
+        for key in ("command", "args"):
+            if c.spec.get(key):
+                proof.append(ev.spec(f"{c.spec_ref}.{key}", c.spec.get(key)))
+        yield Draft(
+            c,
+            f"Init container {c.name} never exits ({v.message}) but is declared as a regular "
+            f"init container: it has been running{ran} and holds "
+            f"{', '.join(after) or 'the pod'}",
+            tuple(proof),
+            f"Make {c.name} a native sidecar: add restartPolicy: Always to it in "
+            f"{ev.owner_phrase(snap)} (Kubernetes 1.29+), or move it to containers; if a webhook "
+            f"injects it, check that the webhook keeps restartPolicy.",
+        )
+
+
 RULES = (
     sidecar_crashloop,
     sidecar_startup_failing,
     sidecar_not_ready,
     sidecar_order,
+    proxy_start_hold,
+    proxy_keeps_job_running,
+    proxy_as_init_container,
 )

@@ -38,6 +38,7 @@ FAMILIES = {
     "sidecar": "PI4",
     "app": "PI5",
     "spec": "PI9",
+    "fallback": "PI8",
 }
 RULES_DIR = Path(rules.__file__).parent
 

@@ -1,0 +1,72 @@
+"""Proxies and agents that are meant to run beside the app: how to recognise them.
+
+Service meshes, database proxies, secret agents and log shippers are injected or
+copied into pods under well-known names and images. The rules need to know them to tell
+an init container that cannot reach the network because its proxy starts after it
+(PI404), a proxy declared where it can never finish (PI408) or keep a Job alive (PI407).
+One-shot helpers shipped in the same images (``istio-init``, ``istio-validation``,
+``linkerd-init``, ``vault-agent-init``) are not agents.
+"""
+
+from __future__ import annotations
+
+from podinit_diag.core.access import as_list
+from podinit_diag.core.lazyre import lazy
+from podinit_diag.core.model import ContainerView
+
+# In the container's name or image (lower case).
+_AGENT_HINTS = (
+    "istio-proxy",
+    "envoy",
+    "linkerd-proxy",
+    "linkerd/proxy:",
+    "linkerd-io/proxy:",
+    "cloud-sql-proxy",
+    "cloudsql-proxy",
+    "cloudsql-docker/gce-proxy",
+    "gce-proxy",
+    "alloydb-auth-proxy",
+    "vault-agent",
+    "oauth2-proxy",
+    "gcsfuse-sidecar",
+    "consul-dataplane",
+)
+# One-shot set-up steps that ship in the agents' images or carry their names.
+_ONE_SHOT = lazy(
+    r"(?:^|[-_/])init\b|proxy[-_]init|validation|validator|iptables|route-manager"
+    r"|-exit-after-auth|\bcni\b",
+)
+_ENDLESS = lazy(
+    r"\bwhile\s+(?:true|:)\s*;\s*do\b(?![\s\S]*\b(?:break|exit)\b)|\btail\s+-f\s+/dev/null"
+)
+
+
+def _words(c: ContainerView) -> str:
+    return " ".join(
+        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
+    )
+
+
+def _image(c: ContainerView) -> str:
+    image = c.spec.get("image")
+    return image.lower() if isinstance(image, str) else ""
+
+
+def is_proxy(c: ContainerView) -> bool:
+    """A proxy or agent that runs for the pod's whole life (not one of its set-up steps)."""
+    text = f"{c.name.lower()} {_image(c)}"
+    if not any(h in text for h in _AGENT_HINTS):
+        return False
+    return not _ONE_SHOT.search(f"{c.name.lower()} {_words(c)}")
+
+
+def never_exits(c: ContainerView) -> str:
+    """Why the container's process would run forever ("" when nothing says so): a known
+    proxy or agent, or a command that loops without an exit."""
+    if is_proxy(c):
+        return f"{c.name} runs a long-lived proxy/agent ({_image(c) or c.name})"
+    words = _words(c)
+    m = _ENDLESS.search(words)
+    if m is not None:
+        return f"its command loops forever (`{m.group(0).strip()}`)"
+    return ""

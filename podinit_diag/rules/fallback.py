@@ -1,0 +1,488 @@
+"""PI8xx: never silent. Where a pod that is not Ready waits when no specific rule knows why.
+
+These rules run only when no other rule found an error or a warning (except PI805, a pod
+that will not go away, which is worth saying next to anything else), and rank after every
+specific cause. Each says at which step of the readiness chain the pod waits, for which
+container, since when, and quotes the best evidence there is, so that a pod stuck for an
+hour never gets an empty report because its failure is worded in a way no rule knows.
+
+A pod is judged only once it has waited at its step for a short grace period
+(``GRACE``); a pod waiting on a running init container, only once that container has
+run past ``--stuck-after``, as PI106 judges it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from podinit_diag.core.access import as_dict, as_list, as_str
+from podinit_diag.core.kubetime import human_duration, parse_time
+from podinit_diag.core.model import (
+    ConditionStep,
+    ContainerKind,
+    ContainerView,
+    EventView,
+    Evidence,
+    PodSnapshot,
+    Severity,
+    Stage,
+)
+from podinit_diag.core.normalize import as_int
+from podinit_diag.core.timeline import condition_chain, init_timeline
+from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.base import Draft, RuleContext, rule
+
+GRACE = timedelta(minutes=3)  # longer than a normal image pull or volume attach
+_NOT_STARTED = frozenset({"ContainerCreating", "PodInitializing", ""})
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Where a pod that is not Ready waits: the readiness-chain step, the container it
+    waits on (when one), how long, and the step's condition as evidence."""
+
+    step: ConditionStep
+    ref: str | None  # JSONPath of the step's condition in the pod, when it has one
+    container: ContainerView | None
+    waiting: timedelta
+
+
+def stall(ctx: RuleContext) -> Stall | None:
+    """The step the pod has waited at past its grace period; None when Ready, finished or
+    still within the grace period."""
+    snap = ctx.snap
+    if snap.phase in ("Succeeded", "Failed") or snap.deleted:
+        return None
+    step = next((s for s in condition_chain(snap) if s.current), None)
+    if step is None:
+        return None
+    waiting = step.waiting
+    if waiting is None and snap.created_at is not None:
+        waiting = snap.now - snap.created_at
+    if waiting is None:
+        return None
+    container = _waits_on(snap, step)
+    grace = GRACE
+    if (
+        container is not None
+        and container.kind is ContainerKind.INIT
+        and container.state == "running"
+    ):
+        grace = max(grace, ctx.config.stuck_after)
+    if waiting < grace:
+        return None
+    at = snap.condition_at(step.type)
+    return Stall(step, f"{at[0]}.status" if at else None, container, waiting)
+
+
+def _waits_on(snap: PodSnapshot, step: ConditionStep) -> ContainerView | None:
+    if step.type == "Initialized":
+        blocking = next((s for s in init_timeline(snap) if s.blocking), None)
+        if blocking is not None:
+            return snap.container(blocking.name)
+        return next((c for c in snap.init_containers if not c.past_init_step), None)
+    if step.type in ("ContainersReady", "Ready"):
+        return next((c for c in snap.app_containers if not c.ready), None)
+    return None
+
+
+def _where(s: Stall) -> str:
+    what = f" ({ev.who(s.container)}, {_state(s.container)})" if s.container else ""
+    return f"at {s.step.type}{what} for {human_duration(s.waiting)}"
+
+
+def _state(c: ContainerView) -> str:
+    if c.state == "waiting":
+        return f"waiting: {c.reason}" if c.reason else "waiting"
+    if c.state == "running":
+        return "running, not ready" if c.kind is ContainerKind.APP else "running"
+    if c.state == "terminated" and c.terminated is not None:
+        return f"terminated: {ev.exit_phrase(c.terminated)}"
+    return "no status yet"
+
+
+def _proof(s: Stall, snap: PodSnapshot) -> list[Evidence]:
+    out: list[Evidence] = []
+    if s.ref is not None:
+        out.append(ev.status(s.ref, s.step.status))
+        if s.step.message:
+            out.append(ev.status(s.ref.rsplit(".", 1)[0] + ".message", s.step.message))
+    c = s.container
+    if c is not None and c.status_ref:
+        if c.state == "waiting" and c.reason:
+            out += ev.waiting(c)
+        elif c.state == "running":
+            out.append(ev.status(f"{c.status_ref}.started", c.started))
+    latest = _latest_event(snap, c)
+    if latest is not None:
+        out.append(ev.event(latest, snap))
+    return out
+
+
+def _latest_event(snap: PodSnapshot, c: ContainerView | None) -> EventView | None:
+    """The newest event about the container (or the pod): the best evidence left."""
+    events = snap.events_for(c.name) if c is not None else ()
+    if not events:
+        events = snap.events
+    warnings = [e for e in events if e.type == "Warning"]
+    chosen = warnings or list(events)
+    return chosen[-1] if chosen else None
+
+
+def _no_events(snap: PodSnapshot) -> str:
+    return "" if snap.events else "; the pod has no events"
+
+
+@rule(
+    "PI801",
+    "unschedulable-unexplained",
+    Severity.ERROR,
+    Stage.FALLBACK,
+    fallback=True,
+    events=("FailedScheduling",),
+)
+def unschedulable_unexplained(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod is not scheduled and no specific scheduling rule reads why.
+
+    What it detects:
+        A pod whose ``PodScheduled`` condition is not ``True`` (or that has no node) past the
+        grace period, when PI001-PI004 found nothing: the scheduler's message is in a wording
+        they do not know (an older release, a scheduler plugin, a custom scheduler), or there
+        is no message at all (no scheduler is handling the pod's ``schedulerName``).
+    Why it happens:
+        Any scheduling failure: resources, placement, volumes, a scheduler extender or
+        plugin that refuses the pod, or a ``schedulerName`` no running scheduler serves.
+    How to fix:
+        Read the scheduler's message quoted in the finding and ``kubectl describe pod``; when
+        there is none, check that the scheduler named by ``spec.schedulerName`` runs.
+    """
+    snap = ctx.snap
+    s = stall(ctx)
+    if s is None or s.step.type != "PodScheduled" or snap.node:
+        return
+    spec = as_dict(snap.pod.get("spec"))
+    scheduler = as_str(spec.get("schedulerName")) or "default-scheduler"
+    event = next((e for e in reversed(snap.events) if e.reason == "FailedScheduling"), None)
+    said = event.message if event else s.step.message
+    proof = _proof(s, snap)
+    if said:
+        title = f"Pod has not been scheduled for {human_duration(s.waiting)}: {ev.short(said)}"
+        fix = (
+            f"Act on what {scheduler} says (`kubectl describe pod {snap.name} -n "
+            f"{snap.namespace}`): compare the pod's requests, nodeSelector, affinity, "
+            f"tolerations and volumes with the nodes (`kubectl describe nodes`)."
+        )
+    else:
+        if "schedulerName" in spec:
+            proof.append(ev.spec("$.spec.schedulerName", spec.get("schedulerName")))
+        title = (
+            f"Pod has not been scheduled for {human_duration(s.waiting)} and no scheduler has "
+            f"said why (schedulerName {scheduler})"
+        )
+        fix = (
+            f"Check that {scheduler} is running and serves this pod (`kubectl get pods -n "
+            f"kube-system`; its logs), and that the pod is not waiting for a quota or admission "
+            f"controller."
+        )
+    yield Draft(None, title, tuple(proof), fix)
+
+
+@rule(
+    "PI802",
+    "pod-setup-stalled",
+    Severity.WARNING,
+    Stage.FALLBACK,
+    fallback=True,
+)
+def pod_setup_stalled(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod was scheduled long ago but none of its containers has started.
+
+    What it detects:
+        A scheduled pod past the grace period where no container has ever run (all waiting
+        in ``ContainerCreating``/``PodInitializing`` or without status) and no specific rule
+        found the cause: no ``FailedMount``, sandbox, image or configuration error was seen.
+    Why it happens:
+        The kubelet is still setting the pod up and says nothing: a volume attach or mount
+        that hangs without reporting (CSI driver down on the node), a sandbox the runtime
+        never finishes, a very large image still pulling, or a kubelet that is not syncing
+        the pod at all (node trouble, events not captured).
+    How to fix:
+        ``kubectl describe pod`` and ``kubectl get events -n NS --field-selector
+        involvedObject.name=POD`` for anything new; on the node, the kubelet's log
+        (``journalctl -u kubelet``), the CSI and CNI pods running there, and ``crictl pods``.
+    """
+    snap = ctx.snap
+    s = stall(ctx)
+    if s is None or s.step.type == "PodScheduled" or not snap.node:
+        return
+    if any(_has_run(c) for c in snap.containers):
+        return
+    first = next((c for c in snap.containers), None)
+    setup = s.step.type == "PodReadyToStartContainers"
+    what = "its sandbox (network) is not ready" if setup else "no container has started"
+    yield Draft(
+        first if not setup else None,
+        f"Pod was scheduled to node {snap.node} but {what} {_where(s)}{_no_events(snap)}",
+        tuple(_proof(s, snap)),
+        f"Look for what the kubelet on node {snap.node} is doing (`kubectl get events -n "
+        f"{snap.namespace} --field-selector involvedObject.name={snap.name}`, the kubelet log, "
+        f"the CSI and CNI pods on that node): a volume that never attaches or a sandbox that "
+        f"is never created leaves no other trace.",
+    )
+
+
+def _has_run(c: ContainerView) -> bool:
+    return (
+        c.state in ("running", "terminated")
+        or c.restart_count > 0
+        or (c.state == "waiting" and c.reason not in _NOT_STARTED)
+    )
+
+
+@rule(
+    "PI803",
+    "app-not-started",
+    Severity.WARNING,
+    Stage.FALLBACK,
+    fallback=True,
+)
+def app_not_started(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod is Initialized but an app container has still not started.
+
+    What it detects:
+        A pod whose ``Initialized`` condition is ``True`` while an app container is still
+        waiting in ``PodInitializing`` or ``ContainerCreating`` past the grace period, and no
+        specific rule found why.
+    Why it happens:
+        The kubelet starts app containers in order and runs each ``postStart`` hook before
+        the next one: a proxy whose hook waits for readiness (Istio's
+        ``holdApplicationUntilProxyStarts``) or any hanging hook holds the rest; or the
+        image is still pulling, or the kubelet has stopped syncing the pod.
+    How to fix:
+        Check the containers declared before it (their ``postStart`` hooks and readiness),
+        ``kubectl describe pod`` for pull progress, and the kubelet on the node.
+    """
+    snap = ctx.snap
+    s = stall(ctx)
+    if s is None or not snap.condition_true("Initialized"):
+        return
+    waiting = next(
+        (
+            c
+            for c in snap.app_containers
+            if c.state == "waiting" and c.reason in _NOT_STARTED and not c.restart_count
+        ),
+        None,
+    )
+    if waiting is None:
+        return
+    s = Stall(s.step, s.ref, waiting, s.waiting)
+    hooks = _before_hooks(snap, waiting)
+    held = f"; {', '.join(hooks)} declared before it has a postStart hook" if hooks else ""
+    yield Draft(
+        waiting,
+        f"Container {waiting.name} has not started although the pod is Initialized: waiting "
+        f"{_where(s)}{held}",
+        tuple(_proof(s, snap)),
+        f"Check what holds container {waiting.name}: the postStart hooks of the containers "
+        f"declared before it, the image pull (`kubectl describe pod {snap.name} -n "
+        f"{snap.namespace}`), and the kubelet on node {snap.node or '?'}.",
+    )
+
+
+def _before_hooks(snap: PodSnapshot, c: ContainerView) -> list[str]:
+    return [
+        o.name
+        for o in snap.app_containers
+        if o.index < c.index and as_dict(as_dict(o.spec.get("lifecycle")).get("postStart"))
+    ]
+
+
+@rule(
+    "PI804",
+    "sidecar-not-started",
+    Severity.WARNING,
+    Stage.FALLBACK,
+    fallback=True,
+)
+def sidecar_not_started(ctx: RuleContext) -> Iterator[Draft]:
+    """A native sidecar is running but has never been reported started.
+
+    What it detects:
+        A native sidecar (an init container with ``restartPolicy: Always``) that is running
+        with ``started: false`` past the grace period - or past its startup probe's budget
+        (``initialDelaySeconds`` + ``failureThreshold`` × ``periodSeconds``) - with no probe
+        failure seen (PI402 reports those). The init containers after it cannot start.
+    Why it happens:
+        A startup probe that never runs or never answers (its events not captured), a
+        ``postStart`` hook that hangs, or a kubelet that stopped syncing the pod.
+    How to fix:
+        ``kubectl describe pod`` for the sidecar's probe and hook events; check its startup
+        probe's port and path against what it serves, and the kubelet on the node.
+    """
+    snap = ctx.snap
+    s = stall(ctx)
+    if s is None:
+        return
+    for c in snap.containers:
+        if c.kind is not ContainerKind.SIDECAR or c.state != "running" or c.started:
+            continue
+        ran = snap.now - c.started_at if c.started_at else s.waiting
+        budget = _startup_budget(c)
+        if ran < max(GRACE, budget or timedelta(0)):
+            continue
+        proof = [ev.status(f"{c.status_ref}.started", c.started)] if c.status_ref else []
+        probe = as_dict(c.spec.get("startupProbe"))
+        if probe:
+            proof.append(ev.spec(f"{c.spec_ref}.startupProbe", probe))
+        latest = _latest_event(snap, c)
+        proof += [ev.event(latest, snap)] if latest is not None else []
+        within = f" (its startup probe allows {human_duration(budget)})" if budget else ""
+        yield Draft(
+            c,
+            f"Sidecar {c.name} has been running {human_duration(ran)} without being reported "
+            f"started{within}; the init containers after it wait",
+            tuple(proof),
+            f"Check sidecar {c.name}'s startup probe and postStart hook (`kubectl describe pod "
+            f"{snap.name} -n {snap.namespace}`) against what it serves; the containers after it "
+            f"start once it is started.",
+        )
+        return
+
+
+def _startup_budget(c: ContainerView) -> timedelta | None:
+    probe = as_dict(c.spec.get("startupProbe"))
+    if not probe:
+        return None
+    delay = as_int(probe.get("initialDelaySeconds")) or 0
+    period = as_int(probe.get("periodSeconds")) or 10
+    failures = as_int(probe.get("failureThreshold")) or 3
+    return timedelta(seconds=delay + period * failures)
+
+
+@rule(
+    "PI805",
+    "pod-stuck-terminating",
+    Severity.WARNING,
+    Stage.FALLBACK,
+)
+def pod_stuck_terminating(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod was deleted but has not gone away.
+
+    What it detects:
+        A pod with a ``deletionTimestamp`` (the deletion time plus its grace period) that
+        lies more than the grace period in the past: it shows ``Terminating`` in kubectl.
+        Runs next to any other finding.
+    Why it happens:
+        A finalizer that no controller removes, a node that is gone or NotReady so that no
+        kubelet confirms the containers stopped, or containers the runtime cannot kill (a
+        hung volume unmount, a process in uninterruptible sleep).
+    How to fix:
+        Finalizers: find the controller that owns them, or remove them with ``kubectl patch``
+        if it is gone. A lost node: delete the Node object or force-delete the pod
+        (``--grace-period=0 --force``) once you are sure it no longer runs. Otherwise the
+        kubelet's log on the node.
+    """
+    snap = ctx.snap
+    meta = as_dict(snap.pod.get("metadata"))
+    deleted_at = parse_time(meta.get("deletionTimestamp"))
+    if deleted_at is None or snap.now - deleted_at < GRACE:
+        return
+    proof = [ev.status("$.metadata.deletionTimestamp", meta.get("deletionTimestamp"))]
+    finalizers = [f for f in as_list(meta.get("finalizers")) if isinstance(f, str)]
+    if finalizers:
+        proof.append(ev.status("$.metadata.finalizers", finalizers))
+        why = f"finalizer {', '.join(finalizers)} has not been removed"
+        fix = (
+            f"Find the controller that handles {', '.join(finalizers)} and why it has not "
+            f"finished; if it is gone, remove the finalizer (`kubectl patch pod {snap.name} -n "
+            f'{snap.namespace} --type=merge -p \'{{"metadata":{{"finalizers":null}}}}\'`).'
+        )
+    else:
+        running = [c.name for c in snap.containers if c.state == "running"]
+        why = (
+            f"container {', '.join(running)} still reported running"
+            if running
+            else "no kubelet has confirmed it stopped"
+        )
+        fix = (
+            f"Check node {snap.node or '?'}: if it is NotReady or gone, delete the Node or "
+            f"force-delete the pod (`kubectl delete pod {snap.name} -n {snap.namespace} "
+            f"--grace-period=0 --force`) once it no longer runs; otherwise read the kubelet log "
+            f"there (a hung unmount or an unkillable process)."
+        )
+    yield Draft(
+        None,
+        f"Pod has been Terminating for {human_duration(snap.now - deleted_at)} past its "
+        f"grace period: {why}",
+        tuple(proof),
+        fix,
+    )
+
+
+@rule(
+    "PI806",
+    "pod-not-ready",
+    Severity.WARNING,
+    Stage.FALLBACK,
+    fallback=True,
+)
+def pod_not_ready(ctx: RuleContext) -> Iterator[Draft]:
+    """The pod is not Ready and no specific rule knows why: where it waits, and the evidence.
+
+    What it detects:
+        A pod past the grace period at a step of the readiness chain (``PodScheduled`` →
+        ``PodReadyToStartContainers`` → ``Initialized`` → ``ContainersReady`` → ``Ready``)
+        that PI801-PI804 do not cover, when no other rule found an error or a warning: a
+        container that is running but not ready without failing probes, an init container
+        whose run says nothing recognisable, a readiness gate nobody sets.
+    Why it happens:
+        Anything the catalogue does not recognise yet; the finding names the step and the
+        container so that the search can start there.
+    How to fix:
+        Start at the container and step named: ``kubectl describe pod``, its logs, and its
+        probes; for a readiness gate, the controller that should set the condition.
+    """
+    snap = ctx.snap
+    s = stall(ctx)
+    if s is None or s.step.type == "PodScheduled":
+        return
+    if s.step.type in ("PodReadyToStartContainers", "Initialized") and not any(
+        _has_run(c) for c in snap.containers
+    ):
+        return  # PI802's
+    if snap.condition_true("Initialized") and any(
+        c.state == "waiting" and c.reason in _NOT_STARTED for c in snap.app_containers
+    ):
+        return  # PI803's
+    c = s.container
+    gates = [
+        as_str(as_dict(g).get("conditionType"))
+        for g in as_list(as_dict(snap.pod.get("spec")).get("readinessGates"))
+    ]
+    gate = next((g for g in gates if g and not snap.condition_true(g)), None)
+    if s.step.type == "Ready" and gate and snap.condition_true("ContainersReady"):
+        title = f"Pod is not Ready: readiness gate {gate} is not True {_where(s)}"
+        fix = f"Find the controller that sets condition {gate} (a load balancer controller?)."
+    else:
+        title = f"Pod is not Ready: it waits {_where(s)}"
+        fix = (
+            f"Start at {ev.who(c)}: `{ev.logs_command(snap, c, c.restart_count > 0)}` and "
+            f"`kubectl describe pod {snap.name} -n {snap.namespace}` (probes, events)."
+            if c is not None
+            else f"`kubectl describe pod {snap.name} -n {snap.namespace}` for the condition's "
+            f"reason and the pod's events."
+        )
+    yield Draft(c, title, tuple(_proof(s, snap)), fix)
+
+
+RULES = (
+    unschedulable_unexplained,
+    pod_setup_stalled,
+    app_not_started,
+    sidecar_not_started,
+    pod_stuck_terminating,
+    pod_not_ready,
+)
