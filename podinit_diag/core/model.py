@@ -211,6 +211,7 @@ class PodSnapshot:
     source: str
     notes: tuple[str, ...] = ()
     lookups: tuple[Json, ...] = ()
+    deleted_at: datetime | None = None  # deletionTimestamp: deletion time + grace period
 
     def lookup(self, kind: str, name: str) -> Json | None:
         """The recorded lookup of an object of the pod's namespace, if one was made."""

@@ -79,6 +79,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         source=bundle.source,
         notes=bundle.notes,
         lookups=bundle.lookups,
+        deleted_at=parse_time(meta.get("deletionTimestamp")),
     )
 
 

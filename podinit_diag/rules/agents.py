@@ -60,6 +60,14 @@ def is_proxy(c: ContainerView) -> bool:
     return not _ONE_SHOT.search(f"{c.name.lower()} {_words(c)}")
 
 
+def is_mesh_setup(c: ContainerView) -> bool:
+    """One of a mesh's own set-up steps (istio-init, istio-validation, linkerd-init,
+    linkerd-network-validator): it runs before the proxy by design."""
+    text = f"{c.name.lower()} {_image(c)}"
+    mesh = ("istio", "linkerd", "proxyv2", "proxy-init", "appmesh", "consul", "kuma")
+    return any(m in text for m in mesh) and bool(_ONE_SHOT.search(f"{c.name.lower()} {_words(c)}"))
+
+
 def never_exits(c: ContainerView) -> str:
     """Why the container's process would run forever ("" when nothing says so): a known
     proxy or agent, or a command that loops without an exit."""

@@ -55,6 +55,9 @@ _FAILING_WAITS = START_FAILURE_REASONS | {"CrashLoopBackOff"}
 FAILED_TERMINATION_REASONS = frozenset({"Error", "OOMKilled", "StartError", "ContainerCannotRun"})
 # Pod-level ends whose container kills are symptoms, reported by the PI0xx rules.
 LIFECYCLE_REASONS = frozenset({"Evicted", "Preempted", "DeadlineExceeded", "NodeLost", "Shutdown"})
+# How long a pod may wait at a step, or past its deletion deadline, before it is judged
+# stuck: longer than a normal image pull, volume attach or graceful shutdown.
+GRACE = timedelta(minutes=3)
 RECENT_FAILURE = timedelta(minutes=10)  # longer than the kubelet's 5-minute back-off cap
 PROBE_FAILURES_THRESHOLD = 3
 _NOT_STARTED = frozenset({"PodInitializing", "ContainerCreating"})
@@ -350,8 +353,8 @@ def emitted_codes() -> frozenset[str]:
 
 
 def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...]:
-    if snap.phase == "Succeeded":
-        return ()
+    if snap.phase == "Succeeded" or deletion_overdue(snap):
+        return ()  # finished, or being torn down: what its containers did is history
     killed = snap.reason in LIFECYCLE_REASONS
     apps = snap.app_containers
     job_over = snap.phase == "Failed" or (bool(apps) and all(c.state == "terminated" for c in apps))
@@ -374,6 +377,10 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
         if v is not None:
             out.append(v)
     return tuple(out)
+
+
+def deletion_overdue(snap: PodSnapshot) -> bool:
+    return snap.deleted_at is not None and snap.now - snap.deleted_at >= GRACE
 
 
 def _decide(f: Facts) -> Verdict | None:

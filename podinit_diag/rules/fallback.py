@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from podinit_diag.core.access import as_dict, as_list, as_str
-from podinit_diag.core.kubetime import human_duration, parse_time
+from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import (
     ConditionStep,
     ContainerKind,
@@ -33,8 +33,8 @@ from podinit_diag.core.normalize import as_int
 from podinit_diag.core.timeline import condition_chain, init_timeline
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.classify import GRACE, deletion_overdue
 
-GRACE = timedelta(minutes=3)  # longer than a normal image pull or volume attach
 _NOT_STARTED = frozenset({"ContainerCreating", "PodInitializing", ""})
 
 
@@ -386,10 +386,10 @@ def pod_stuck_terminating(ctx: RuleContext) -> Iterator[Draft]:
         kubelet's log on the node.
     """
     snap = ctx.snap
-    meta = as_dict(snap.pod.get("metadata"))
-    deleted_at = parse_time(meta.get("deletionTimestamp"))
-    if deleted_at is None or snap.now - deleted_at < GRACE:
+    deleted_at = snap.deleted_at
+    if deleted_at is None or not deletion_overdue(snap):
         return
+    meta = as_dict(snap.pod.get("metadata"))
     proof = [ev.status("$.metadata.deletionTimestamp", meta.get("deletionTimestamp"))]
     finalizers = [f for f in as_list(meta.get("finalizers")) if isinstance(f, str)]
     if finalizers:

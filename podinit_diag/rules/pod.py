@@ -34,8 +34,10 @@ _PLACEMENT = lazy(
     r"untolerated taint|didn't match Pod's node affinity|didn't match pod affinity"
     r"|didn't match pod anti-affinity|didn't satisfy existing pods anti-affinity"
     r"|didn't match pod topology spread|were unschedulable|didn't have free ports"
-    r"|didn't match the requested node name|node\(s\) had taint",
+    r"|didn't match the requested node name|node\(s\) had taints?\b|didn't match node selector"
+    r"|had untolerated taint|didn't tolerate",
 )
+_CONTROL_PLANE = lazy(r"node-role\.kubernetes\.io/(?:control-plane|master)")
 _VOLUME = lazy(
     r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"
     r"|volume node affinity conflict|didn't find available persistent volumes"
@@ -171,9 +173,10 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
 
     What it detects:
         A pod that is ``Unschedulable`` whose ``FailedScheduling`` message has placement parts:
-        ``had untolerated taint``, ``didn't match Pod's node affinity/selector``, pod
-        (anti-)affinity, topology spread constraints, ``were unschedulable`` (cordoned),
-        ``didn't have free ports``.
+        ``had untolerated taint``, ``didn't match Pod's node affinity/selector`` (``didn't
+        match node selector`` before 1.22), pod (anti-)affinity, topology spread constraints,
+        ``were unschedulable`` (cordoned), ``didn't have free ports``. The control-plane
+        taint is left out when other nodes are refused for other reasons.
     Why it happens:
         A ``nodeSelector``/affinity naming labels no node has (a typo, a node pool that was
         replaced), taints on the only nodes with capacity (GPU, control-plane, spot pools)
@@ -189,6 +192,10 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     if failure is None:
         return
     parts = [r for r in failure.reasons if _PLACEMENT.search(r.text)]
+    if len(parts) < len(failure.reasons):
+        # Control-plane nodes are tainted on every cluster: beside another reason for the
+        # other nodes, their taint is not why the pod waits.
+        parts = [r for r in parts if not _CONTROL_PLANE.search(r.text)]
     if not parts:
         return
     spec = as_dict(snap.pod.get("spec"))

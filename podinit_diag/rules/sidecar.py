@@ -22,7 +22,7 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.rules import evidence as ev
-from podinit_diag.rules.agents import is_proxy
+from podinit_diag.rules.agents import is_mesh_setup, is_proxy
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import event_count
 from podinit_diag.rules.dependency import uses_network
@@ -198,8 +198,8 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         if c.kind is not ContainerKind.INIT:
             continue
         network = v.category is not None and v.category.is_network
-        if v.code == "PI408" or v.category is Category.WAIT:
-            continue  # it blocks for its own reason, or says what it waits for
+        if v.code == "PI408" or v.category is Category.WAIT or is_mesh_setup(c):
+            continue  # it blocks for its own reason, says what it waits for, or is the mesh's
         if not (v.network or network or (v.category is None and uses_network(c))):
             continue
         proxies = [p for p in snap.containers if p.order > c.order and is_proxy(p)]
@@ -303,7 +303,7 @@ def _job_pod(snap: PodSnapshot) -> bool:
     return "job-name" in labels or "batch.kubernetes.io/job-name" in labels
 
 
-@rule("PI407", "proxy-keeps-job-running", Severity.ERROR, Stage.CONTAINERS, logs=False)
+@rule("PI407", "proxy-keeps-job-running", Severity.ERROR, Stage.CONTAINERS)
 def proxy_keeps_job_running(ctx: RuleContext) -> Iterator[Draft]:
     """A proxy injected as a regular container keeps a Job's pod running after its work ended.
 
