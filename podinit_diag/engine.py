@@ -85,8 +85,9 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     if reasons:
         chosen += tuple(r for r in on_events if r.code not in codes and r.events & reasons)
     _run(chosen, ctx, anchors, ranked, errors)
-    # Never silent: where the pod waits, when nothing more specific was found.
-    if fallbacks and not any(f.severity.rank <= _WARNING for _, f in ranked):
+    # Never silent: where the pod waits, when nothing more specific was found (a container
+    # trouble whose rule the user turned off was found: saying less is what they asked for).
+    if fallbacks and not codes and not any(f.severity.rank <= _WARNING for _, f in ranked):
         _run(fallbacks, ctx, anchors, ranked, errors)
     if len(ranked) > 1:
         ranked.sort(key=lambda t: t[0])

@@ -166,6 +166,7 @@ class EventView:
     container: str | None  # from involvedObject.fieldPath
     component: str
     raw: Json
+    about: str = ""  # "Kind name" of the related object it is about; "" for the pod itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +213,20 @@ class PodSnapshot:
     notes: tuple[str, ...] = ()
     lookups: tuple[Json, ...] = ()
     deleted_at: datetime | None = None  # deletionTimestamp: deletion time + grace period
+    # Events about the objects the pod depends on: its PersistentVolumeClaims, its node, its
+    # owner (oldest first, like ``events``).
+    related_events: tuple[EventView, ...] = ()
+
+    def related_object(self, kind: str, name: str) -> Json | None:
+        """A captured related object (a Node, a PersistentVolumeClaim...) by kind and name."""
+        for o in self.related:
+            meta = o.get("metadata")
+            if o.get("kind") == kind and isinstance(meta, dict) and meta.get("name") == name:
+                return o
+        return None
+
+    def events_about(self, kind: str, name: str) -> tuple[EventView, ...]:
+        return tuple(e for e in self.related_events if e.about == f"{kind} {name}")
 
     def lookup(self, kind: str, name: str) -> Json | None:
         """The recorded lookup of an object of the pod's namespace, if one was made."""

@@ -54,7 +54,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         as_str(meta.get("uid")),
     )
     containers = _containers(spec, status)
-    events = _events(bundle.events, name, uid)
+    events, related_events = _events(bundle.events, name, uid, _related_names(meta, spec))
     conditions = {as_str(c.get("type")): c for c in map(as_dict, as_list(status.get("conditions")))}
     conditions.pop("", None)
     return PodSnapshot(
@@ -80,6 +80,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         notes=bundle.notes,
         lookups=bundle.lookups,
         deleted_at=parse_time(meta.get("deletionTimestamp")),
+        related_events=related_events,
     )
 
 
@@ -168,15 +169,36 @@ def _owner(meta: Json) -> Owner | None:
     return Owner(kind=as_str(chosen.get("kind")), name=as_str(chosen.get("name")))
 
 
-def _events(raw: tuple[Json, ...], pod_name: str, pod_uid: str) -> tuple[EventView, ...]:
+def _related_names(meta: Json, spec: Json) -> frozenset[tuple[str, str]]:
+    """(kind, name) of the objects whose events tell about the pod: its claims, node, owner."""
+    names = {("Node", as_str(spec.get("nodeName")))}
+    for vol in map(as_dict, as_list(spec.get("volumes"))):
+        claim = as_str(as_dict(vol.get("persistentVolumeClaim")).get("claimName"))
+        names.add(("PersistentVolumeClaim", claim))
+    owner = _owner(meta)
+    if owner is not None:
+        names.add((owner.kind, owner.name))
+    return frozenset(n for n in names if n[1])
+
+
+def _events(
+    raw: tuple[Json, ...], pod_name: str, pod_uid: str, related: frozenset[tuple[str, str]]
+) -> tuple[tuple[EventView, ...], tuple[EventView, ...]]:
+    """The pod's own events and those about its related objects, each oldest first."""
     views: list[tuple[datetime | None, int, EventView]] = []
+    others: list[tuple[datetime | None, int, EventView]] = []
     for i, e in enumerate(raw):
         involved = as_dict(e.get("involvedObject"))
-        if as_str(involved.get("kind")) not in ("Pod", "") or (involved.get("name") != pod_name):
-            continue
-        uid = as_str(involved.get("uid"))
-        if uid and pod_uid and uid != pod_uid:
-            continue  # an earlier pod of the same name
+        kind, name = as_str(involved.get("kind")), involved.get("name")
+        about = ""
+        if kind not in ("Pod", "") or name != pod_name:
+            if not isinstance(name, str) or (kind, name) not in related:
+                continue
+            about = f"{kind} {name}"
+        else:
+            uid = as_str(involved.get("uid"))
+            if uid and pod_uid and uid != pod_uid:
+                continue  # an earlier pod of the same name
         series = as_dict(e.get("series"))
         times = [
             parse_time(e.get("lastTimestamp")),
@@ -186,7 +208,7 @@ def _events(raw: tuple[Json, ...], pod_name: str, pod_uid: str) -> tuple[EventVi
         last = max((t for t in times if t is not None), default=None)
         first = parse_time(e.get("firstTimestamp")) or parse_time(e.get("eventTime")) or last
         count = as_int(series.get("count")) or as_int(e.get("count")) or 1
-        m = _FIELD_PATH.match(as_str(involved.get("fieldPath")))
+        m = _FIELD_PATH.match(as_str(involved.get("fieldPath"))) if not about else None
         source = as_dict(e.get("source"))
         view = EventView(
             type=as_str(e.get("type")) or "Normal",
@@ -198,8 +220,15 @@ def _events(raw: tuple[Json, ...], pod_name: str, pod_uid: str) -> tuple[EventVi
             container=m.group(1) if m else None,
             component=as_str(e.get("reportingComponent")) or as_str(source.get("component")),
             raw=e,
+            about=about,
         )
-        views.append((last, i, view))
+        (others if about else views).append((last, i, view))
+    return _oldest_first(views), _oldest_first(others)
+
+
+def _oldest_first(
+    views: list[tuple[datetime | None, int, EventView]],
+) -> tuple[EventView, ...]:
     # Events without any time sort first: they cannot be newer than a dated one we know of.
     views.sort(key=lambda t: (t[0] is not None, t[0] or datetime.min, t[1]))
     return tuple(v for _, _, v in views)

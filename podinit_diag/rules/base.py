@@ -47,7 +47,15 @@ class RuleContext:
     shows at tens of thousands of pods per second.
     """
 
-    __slots__ = ("_inits", "_scheduling", "_verdict_codes", "_verdicts", "config", "snap")
+    __slots__ = (
+        "_inits",
+        "_scheduling",
+        "_verdict_codes",
+        "_verdicts",
+        "config",
+        "shared",
+        "snap",
+    )
 
     def __init__(self, snap: PodSnapshot, config: Config | None = None) -> None:
         self.snap = snap
@@ -56,6 +64,8 @@ class RuleContext:
         self._verdict_codes: frozenset[str] | None = None
         self._scheduling: object = _UNSET
         self._inits: tuple[ContainerView, ...] | None = None
+        # Analyses of one family shared by its rules, by a key of the family's choosing.
+        self.shared: dict[str, object] = {}
 
     @property
     def verdicts(self) -> tuple[Verdict, ...]:

@@ -32,7 +32,10 @@ def spec(ref: str, value: object) -> Evidence:
 
 def event(e: EventView, snap: PodSnapshot) -> Evidence:
     age = f", last {human_duration(snap.now - e.last_seen)} ago" if e.last_seen else ""
-    return Evidence(source="event", ref=f"{e.type} {e.reason} (x{e.count}{age})", text=e.message)
+    about = f"{e.about}: " if e.about else ""
+    return Evidence(
+        source="event", ref=f"{about}{e.type} {e.reason} (x{e.count}{age})", text=e.message
+    )
 
 
 def log(hit: Hit) -> Evidence:

@@ -77,6 +77,47 @@ def stall(ctx: RuleContext) -> Stall | None:
     return Stall(step, f"{at[0]}.status" if at else None, container, waiting)
 
 
+@dataclass(frozen=True)
+class Situation:
+    """Which fallback speaks for a stalled pod (one of them at most), and about what."""
+
+    code: str
+    stall: Stall
+    container: ContainerView | None
+
+
+def situation(ctx: RuleContext) -> Situation | None:
+    """Where the pod is stuck, as the one fallback that describes it; worked out once."""
+    if "fallback" not in ctx.shared:
+        ctx.shared["fallback"] = _situation(ctx)
+    found = ctx.shared["fallback"]
+    return found if isinstance(found, Situation) else None
+
+
+def _situation(ctx: RuleContext) -> Situation | None:
+    snap = ctx.snap
+    if snap.condition_true("Ready"):
+        return None
+    s = stall(ctx)
+    if s is None:
+        return None
+    if not snap.node:
+        return Situation("PI801", s, None)
+    if not any(_has_run(c) for c in snap.containers):
+        first = next(iter(snap.containers), None)
+        return Situation("PI802", s, None if s.step.type == "PodReadyToStartContainers" else first)
+    for c in snap.containers:
+        if c.kind is ContainerKind.SIDECAR and c.state == "running" and not c.started:
+            ran = snap.now - c.started_at if c.started_at else s.waiting
+            if ran >= max(GRACE, _startup_budget(c) or GRACE):
+                return Situation("PI804", s, c)
+    if snap.condition_true("Initialized"):
+        for c in snap.app_containers:
+            if c.state == "waiting" and c.reason in _NOT_STARTED and not c.restart_count:
+                return Situation("PI803", Stall(s.step, s.ref, c, s.waiting), c)
+    return Situation("PI806", s, s.container)
+
+
 def _waits_on(snap: PodSnapshot, step: ConditionStep) -> ContainerView | None:
     if step.type == "Initialized":
         blocking = next((s for s in init_timeline(snap) if s.blocking), None)
@@ -122,17 +163,13 @@ def _proof(s: Stall, snap: PodSnapshot) -> list[Evidence]:
 
 
 def _latest_event(snap: PodSnapshot, c: ContainerView | None) -> EventView | None:
-    """The newest event about the container (or the pod): the best evidence left."""
-    events = snap.events_for(c.name) if c is not None else ()
-    if not events:
-        events = snap.events
-    warnings = [e for e in events if e.type == "Warning"]
-    chosen = warnings or list(events)
-    return chosen[-1] if chosen else None
-
-
-def _no_events(snap: PodSnapshot) -> str:
-    return "" if snap.events else "; the pod has no events"
+    """The newest warning about the container (or else the pod): the best evidence left.
+    (Warnings only: a scan does not read the routine Normal events.)"""
+    for events in (snap.events_for(c.name) if c is not None else (), snap.events):
+        warnings = [e for e in events if e.type == "Warning"]
+        if warnings:
+            return warnings[-1]
+    return None
 
 
 @rule(
@@ -159,9 +196,10 @@ def unschedulable_unexplained(ctx: RuleContext) -> Iterator[Draft]:
         there is none, check that the scheduler named by ``spec.schedulerName`` runs.
     """
     snap = ctx.snap
-    s = stall(ctx)
-    if s is None or s.step.type != "PodScheduled" or snap.node:
+    sit = situation(ctx)
+    if sit is None or sit.code != "PI801":
         return
+    s = sit.stall
     spec = as_dict(snap.pod.get("spec"))
     scheduler = as_str(spec.get("schedulerName")) or "default-scheduler"
     event = next((e for e in reversed(snap.events) if e.reason == "FailedScheduling"), None)
@@ -214,18 +252,17 @@ def pod_setup_stalled(ctx: RuleContext) -> Iterator[Draft]:
         (``journalctl -u kubelet``), the CSI and CNI pods running there, and ``crictl pods``.
     """
     snap = ctx.snap
-    s = stall(ctx)
-    if s is None or s.step.type == "PodScheduled" or not snap.node:
+    sit = situation(ctx)
+    if sit is None or sit.code != "PI802":
         return
-    if any(_has_run(c) for c in snap.containers):
-        return
-    first = next((c for c in snap.containers), None)
+    s = sit.stall
     setup = s.step.type == "PodReadyToStartContainers"
     what = "its sandbox (network) is not ready" if setup else "no container has started"
+    proof = [ev.spec("$.spec.nodeName", snap.node)] + _proof(s, snap)
     yield Draft(
-        first if not setup else None,
-        f"Pod was scheduled to node {snap.node} but {what} {_where(s)}{_no_events(snap)}",
-        tuple(_proof(s, snap)),
+        sit.container,
+        f"Pod was scheduled to node {snap.node} but {what} {_where(s)}",
+        tuple(proof),
         f"Look for what the kubelet on node {snap.node} is doing (`kubectl get events -n "
         f"{snap.namespace} --field-selector involvedObject.name={snap.name}`, the kubelet log, "
         f"the CSI and CNI pods on that node): a volume that never attaches or a sandbox that "
@@ -265,20 +302,10 @@ def app_not_started(ctx: RuleContext) -> Iterator[Draft]:
         ``kubectl describe pod`` for pull progress, and the kubelet on the node.
     """
     snap = ctx.snap
-    s = stall(ctx)
-    if s is None or not snap.condition_true("Initialized"):
+    sit = situation(ctx)
+    if sit is None or sit.code != "PI803" or sit.container is None:
         return
-    waiting = next(
-        (
-            c
-            for c in snap.app_containers
-            if c.state == "waiting" and c.reason in _NOT_STARTED and not c.restart_count
-        ),
-        None,
-    )
-    if waiting is None:
-        return
-    s = Stall(s.step, s.ref, waiting, s.waiting)
+    s, waiting = sit.stall, sit.container
     hooks = _before_hooks(snap, waiting)
     held = f"; {', '.join(hooks)} declared before it has a postStart hook" if hooks else ""
     yield Draft(
@@ -323,33 +350,28 @@ def sidecar_not_started(ctx: RuleContext) -> Iterator[Draft]:
         probe's port and path against what it serves, and the kubelet on the node.
     """
     snap = ctx.snap
-    s = stall(ctx)
-    if s is None:
+    sit = situation(ctx)
+    if sit is None or sit.code != "PI804" or sit.container is None:
         return
-    for c in snap.containers:
-        if c.kind is not ContainerKind.SIDECAR or c.state != "running" or c.started:
-            continue
-        ran = snap.now - c.started_at if c.started_at else s.waiting
-        budget = _startup_budget(c)
-        if ran < max(GRACE, budget or timedelta(0)):
-            continue
-        proof = [ev.status(f"{c.status_ref}.started", c.started)] if c.status_ref else []
-        probe = as_dict(c.spec.get("startupProbe"))
-        if probe:
-            proof.append(ev.spec(f"{c.spec_ref}.startupProbe", probe))
-        latest = _latest_event(snap, c)
-        proof += [ev.event(latest, snap)] if latest is not None else []
-        within = f" (its startup probe allows {human_duration(budget)})" if budget else ""
-        yield Draft(
-            c,
-            f"Sidecar {c.name} has been running {human_duration(ran)} without being reported "
-            f"started{within}; the init containers after it wait",
-            tuple(proof),
-            f"Check sidecar {c.name}'s startup probe and postStart hook (`kubectl describe pod "
-            f"{snap.name} -n {snap.namespace}`) against what it serves; the containers after it "
-            f"start once it is started.",
-        )
-        return
+    c = sit.container
+    ran = snap.now - c.started_at if c.started_at else sit.stall.waiting
+    budget = _startup_budget(c)
+    proof = [ev.status(f"{c.status_ref}.started", c.started)] if c.status_ref else []
+    probe = as_dict(c.spec.get("startupProbe"))
+    if probe:
+        proof.append(ev.spec(f"{c.spec_ref}.startupProbe", probe))
+    latest = _latest_event(snap, c)
+    proof += [ev.event(latest, snap)] if latest is not None else []
+    within = f" (its startup probe allows {human_duration(budget)})" if budget else ""
+    yield Draft(
+        c,
+        f"Sidecar {c.name} has been running {human_duration(ran)} without being reported "
+        f"started{within}; the init containers after it wait",
+        tuple(proof),
+        f"Check sidecar {c.name}'s startup probe and postStart hook (`kubectl describe pod "
+        f"{snap.name} -n {snap.namespace}`) against what it serves; the containers after it "
+        f"start once it is started.",
+    )
 
 
 def _startup_budget(c: ContainerView) -> timedelta | None:
@@ -446,17 +468,10 @@ def pod_not_ready(ctx: RuleContext) -> Iterator[Draft]:
         probes; for a readiness gate, the controller that should set the condition.
     """
     snap = ctx.snap
-    s = stall(ctx)
-    if s is None or s.step.type == "PodScheduled":
+    sit = situation(ctx)
+    if sit is None or sit.code != "PI806":
         return
-    if s.step.type in ("PodReadyToStartContainers", "Initialized") and not any(
-        _has_run(c) for c in snap.containers
-    ):
-        return  # PI802's
-    if snap.condition_true("Initialized") and any(
-        c.state == "waiting" and c.reason in _NOT_STARTED for c in snap.app_containers
-    ):
-        return  # PI803's
+    s = sit.stall
     c = s.container
     gates = [
         as_str(as_dict(g).get("conditionType"))

@@ -25,6 +25,7 @@ from podinit_diag.core.model import (
 from podinit_diag.core.resources import effective_request, format_quantity, quantity
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
+from podinit_diag.rules.classify import GRACE, deletion_overdue
 from podinit_diag.rules.messages import SchedulerReason, is_config_mount_failure
 
 MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
@@ -37,6 +38,9 @@ _PLACEMENT = lazy(
     r"|didn't match the requested node name|node\(s\) had taints?\b|didn't match node selector"
     r"|had untolerated taint|didn't tolerate",
 )
+# A claim's events while it waits to be bound (PersistentVolume controller, external
+# provisioners): the kind of wait they say, quoted when the claim has no warning.
+_CLAIM_WAITS = ("WaitForFirstConsumer", "ExternalProvisioning", "WaitForPodScheduled")
 _CONTROL_PLANE = lazy(r"node-role\.kubernetes\.io/(?:control-plane|master)")
 _VOLUME = lazy(
     r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"
@@ -231,7 +235,8 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     "unschedulable-volume",
     Severity.ERROR,
     Stage.SCHEDULING,
-    events=("FailedScheduling",),
+    events=("FailedScheduling", *_CLAIM_WAITS),
+    lookups=lambda ctx: _volume_claims(ctx),
 )
 def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
     """The pod cannot be placed because of its volumes.
@@ -240,7 +245,10 @@ def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
         A pod that is ``Unschedulable`` with volume parts in the scheduler's message: ``pod has
         unbound immediate PersistentVolumeClaims``, ``persistentvolumeclaim "X" not found``,
         ``had volume node affinity conflict``, ``didn't find available persistent volumes to
-        bind``, missing StorageClass, or the node's attachable volume limit.
+        bind``, missing StorageClass, or the node's attachable volume limit; also an
+        unschedulable pod whose claim is captured unbound with warnings of its own. The claim's
+        phase and its newest event (``ProvisioningFailed``, ``FailedBinding``,
+        ``WaitForFirstConsumer``, ``ExternalProvisioning``) are quoted when captured.
     Why it happens:
         A PVC with no matching PersistentVolume and no working provisioner (wrong or missing
         StorageClass), a PVC that does not exist, or a zonal disk (EBS, PD) bound in a zone
@@ -255,25 +263,70 @@ def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
     if failure is None:
         return
     parts = [r for r in failure.reasons if _VOLUME.search(r.text)]
-    if not parts:
+    claims = _claims(snap)
+    troubled = [c for c in claims if _claim_trouble(snap, c[1])]
+    if not parts and not (troubled and not any(_PLACEMENT.search(r.text) for r in failure.reasons)):
         return
     proof = list(failure.proof)
-    claims = []
+    for i, claim in claims:
+        proof.append(ev.spec(f"$.spec.volumes[{i}].persistentVolumeClaim.claimName", claim))
+    said = "; ".join(f"{_nodes(r, failure.total)}{r.text}" for r in parts)
+    pvc_said = ""
+    for _, claim in claims:
+        trouble = _claim_trouble(snap, claim)
+        proof += trouble
+        if trouble and not pvc_said and trouble[-1].source == "event":
+            pvc_said = f"; PersistentVolumeClaim {claim}: {ev.short(trouble[-1].text, 200)}"
+    names = [c for _, c in claims]
+    which = f"PersistentVolumeClaim {', '.join(names)}" if names else "the pod's volume claims"
+    yield Draft(
+        None,
+        f"Pod cannot be scheduled because of its volumes ({said or 'a claim is not bound'})"
+        f"{pvc_said}",
+        tuple(proof),
+        f"Check {which} with `kubectl describe pvc -n {snap.namespace}`: make it bind (a valid "
+        f"StorageClass or a matching PV, a provisioner that runs) and make sure schedulable nodes "
+        f"exist in the volume's zone.",
+    )
+
+
+def _claims(snap: PodSnapshot) -> list[tuple[int, str]]:
+    """(volume index, claim name) of the pod's PersistentVolumeClaim volumes."""
+    out = []
     for i, vol in enumerate(map(as_dict, as_list(as_dict(snap.pod.get("spec")).get("volumes")))):
         claim = as_str(as_dict(vol.get("persistentVolumeClaim")).get("claimName"))
         if claim:
-            claims.append(claim)
-            proof.append(ev.spec(f"$.spec.volumes[{i}].persistentVolumeClaim.claimName", claim))
-    said = "; ".join(f"{_nodes(r, failure.total)}{r.text}" for r in parts)
-    which = f"PersistentVolumeClaim {', '.join(claims)}" if claims else "the pod's volume claims"
-    yield Draft(
-        None,
-        f"Pod cannot be scheduled because of its volumes ({said})",
-        tuple(proof),
-        f"Check {which} with `kubectl describe pvc -n {snap.namespace}`: make it bind (a valid "
-        f"StorageClass or a matching PV) and make sure schedulable nodes exist in the volume's "
-        f"zone.",
-    )
+            out.append((i, claim))
+    return out
+
+
+def _claim_trouble(snap: PodSnapshot, claim: str) -> list[Evidence]:
+    """What the captured claim and its events say when it is not bound: its phase, and its
+    newest warning (``ProvisioningFailed``, ``FailedBinding``) or waiting note."""
+    obj = snap.related_object("PersistentVolumeClaim", claim)
+    phase = as_str(as_dict(obj.get("status")).get("phase")) if obj else ""
+    if phase == "Bound":
+        return []
+    out: list[Evidence] = []
+    if phase:
+        out.append(
+            Evidence(
+                source="cluster", ref=f"PersistentVolumeClaim {claim} status.phase", text=phase
+            )
+        )
+    events = snap.events_about("PersistentVolumeClaim", claim)
+    warnings = [e for e in events if e.type == "Warning"]
+    notes = [e for e in events if e.reason in _CLAIM_WAITS]
+    newest = (warnings or notes)[-1:] if (warnings or notes) else []
+    out += [ev.event(e, snap) for e in newest]
+    return out
+
+
+def _volume_claims(ctx: RuleContext) -> Iterator[tuple[str, str]]:
+    """The claims PI003 weighs: read them (and their events) when the pod is unschedulable."""
+    if ctx.scheduling is not None:
+        for _, claim in _claims(ctx.snap):
+            yield "PersistentVolumeClaim", claim
 
 
 @rule("PI004", "scheduling-gated", Severity.WARNING, Stage.SCHEDULING)
@@ -485,7 +538,49 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
     yield Draft(None, f"Pod was {what}", tuple(proof), fix)
 
 
-@rule("PI008", "node-lost", Severity.ERROR, Stage.LIFECYCLE, events=("NodeNotReady",))
+_SETTING_UP = frozenset({"ContainerCreating", "PodInitializing", ""})
+
+
+def _node_in_doubt(ctx: RuleContext) -> Iterator[tuple[str, str]]:
+    """The pod's node, when something suggests it stopped working: the node's conditions
+    then say whether it did (PI008). One GET, cluster-scoped."""
+    snap = ctx.snap
+    if not snap.node:
+        return
+    unknown = any(
+        (c.state == "unknown" and c.status is not None)
+        or (c.terminated is not None and c.terminated.reason == "ContainerStatusUnknown")
+        for c in snap.containers
+    )
+    stalled = (  # nothing explains why no container runs: the kubelet says nothing
+        snap.phase == "Pending"
+        and not ctx.verdicts
+        and not any(e.type == "Warning" for e in snap.events)
+        and snap.created_at is not None
+        and snap.now - snap.created_at >= GRACE
+        and all(
+            c.state in ("waiting", "unknown") and c.reason in _SETTING_UP and not c.restart_count
+            for c in snap.containers
+        )
+    )
+    if (
+        snap.reason == "NodeLost"
+        or "NodeNotReady" in snap.event_reasons
+        or deletion_overdue(snap)
+        or unknown
+        or stalled
+    ):
+        yield "Node", snap.node
+
+
+@rule(
+    "PI008",
+    "node-lost",
+    Severity.ERROR,
+    Stage.LIFECYCLE,
+    events=("NodeNotReady",),
+    lookups=_node_in_doubt,
+)
 def node_lost(ctx: RuleContext) -> Iterator[Draft]:
     """The pod's node stopped reporting, so the pod's state is unknown.
 

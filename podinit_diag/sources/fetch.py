@@ -68,12 +68,14 @@ def complete_bundle(
     snap = first.snap
     logs = _logs(cluster, verdicts, quote(namespace, safe=""), quote(name, safe=""), notes)
     related = _owner(cluster, snap, notes) + _related(cluster, snap, notes)
-    looked_up = _lookups(cluster, snap, lookups(first), notes)
+    wanted = lookups(first)
+    objects, about = _objects(cluster, snap, [w for w in wanted if w[0] in OBJECTS], notes)
+    looked_up = _lookups(cluster, snap, [w for w in wanted if w[0] not in OBJECTS], notes)
     return Bundle(
         pod=pod,
-        events=events,
+        events=events + tuple(about),
+        related=tuple(related + objects),
         logs=logs,
-        related=tuple(related),
         captured_at=now,
         source=f"{cluster.server}/api/v1/namespaces/{namespace}/pods/{name}",
         notes=tuple(notes),
@@ -167,6 +169,56 @@ def _lookups(
             continue
         out.append(entry)
     return out
+
+
+# Related objects read whole (trimmed), with their events, when a rule asks for them: the
+# kind's collection path from the namespace, and the fields worth keeping in a bundle.
+OBJECTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "PersistentVolumeClaim": (
+        "/api/v1/namespaces/{ns}/persistentvolumeclaims",
+        ("spec", "status"),
+    ),
+    "Node": ("/api/v1/nodes", ("spec", "status")),
+}
+# A Node's status lists every image on it (kilobytes per node): not evidence of anything.
+_NODE_STATUS = ("conditions", "allocatable", "capacity", "nodeInfo")
+
+
+def _objects(
+    cluster: Cluster, snap: PodSnapshot, wanted: list[tuple[str, str]], notes: list[str]
+) -> tuple[list[Json], list[Json]]:
+    """The related objects the rules asked for (a claim, the node), and their events."""
+    objects: list[Json] = []
+    events: list[Json] = []
+    ns = quote(snap.namespace, safe="")
+    for kind, name in wanted:
+        collection, keep = OBJECTS[kind]
+        try:
+            obj = cluster.get(f"{collection.format(ns=ns)}/{quote(name, safe='')}")
+        except NotFound:
+            notes.append(f"{kind} {name} not found")
+            continue
+        except ClusterError as exc:
+            notes.append(f"could not read {kind} {name}: {exc}")
+            continue
+        meta = as_dict(obj.get("metadata"))
+        trimmed: dict[str, Any] = {
+            "apiVersion": obj.get("apiVersion") or "v1",
+            "kind": kind,
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "labels") if k in meta},
+        }
+        trimmed |= {k: obj[k] for k in keep if k in obj}
+        if kind == "Node":
+            status = as_dict(obj.get("status"))
+            trimmed["status"] = {k: status[k] for k in _NODE_STATUS if k in status}
+        objects.append(trimmed)
+        selector = f"involvedObject.kind={kind},involvedObject.name={name}"
+        where = f"/api/v1/namespaces/{ns}/events" if kind != "Node" else "/api/v1/events"
+        try:
+            events += cluster.list_all(where, fieldSelector=selector)
+        except ClusterError as exc:
+            notes.append(f"could not read events of {kind} {name}: {exc}")
+    return objects, events
 
 
 _OWNER_KINDS = ("ReplicaSet", "Job")  # the controllers whose own owner the fixes name
