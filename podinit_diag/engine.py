@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.kubetime import translate_timestamp_since
-from podinit_diag.core.model import Bundle, Finding, PodHeader, PodSnapshot, Report, Severity
+from podinit_diag.core.model import (
+    Bundle,
+    Finding,
+    PodHeader,
+    PodSnapshot,
+    Report,
+    Severity,
+    Stage,
+)
 from podinit_diag.core.normalize import normalize
 from podinit_diag.core.timeline import condition_chain, init_timeline
 from podinit_diag.rules import RULES, Config, Rule, RuleContext
@@ -87,7 +95,12 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     _run(chosen, ctx, anchors, ranked, errors)
     # Never silent: where the pod waits, when nothing more specific was found (a container
     # trouble whose rule the user turned off was found: saying less is what they asked for).
-    if fallbacks and not codes and not any(f.severity.rank <= _WARNING for _, f in ranked):
+    if (
+        fallbacks
+        and not codes
+        and (snap.deleted_at is not None or not snap.condition_true("Ready"))
+        and not any(f.severity.rank <= _WARNING for _, f in ranked)
+    ):
         _run(fallbacks, ctx, anchors, ranked, errors)
     if len(ranked) > 1:
         ranked.sort(key=lambda t: t[0])
@@ -95,6 +108,7 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
 
 
 _WARNING = Severity.WARNING.rank
+_BY_CONTAINER = (Stage.CONTAINERS.value, Stage.FALLBACK.value)
 
 
 def _run(
@@ -120,7 +134,9 @@ def _run(
                     docs=anchors[r.code],
                 )
                 stage, priority, severity = r.rank
-                key = (stage, c.order if c else -1, priority, severity, r.code, d.title)
+                # Pod-level stages rank by cause, whichever container a finding names.
+                order = c.order if c and stage in _BY_CONTAINER else -1
+                key = (stage, order, priority, severity, r.code, d.title)
                 ranked.append((key, f))
         except Exception as exc:
             errors.append(f"rule {r.code} {r.name} failed on this pod: {type(exc).__name__}: {exc}")

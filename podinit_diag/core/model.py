@@ -16,6 +16,7 @@ from enum import Enum, StrEnum
 from typing import Literal
 
 from podinit_diag.core.access import Json, as_dict, as_list
+from podinit_diag.core.memo import once
 
 
 class Severity(StrEnum):
@@ -236,11 +237,11 @@ class PodSnapshot:
                 return entry
         return None
 
-    @property
+    @once
     def init_containers(self) -> tuple[ContainerView, ...]:
         return tuple(c for c in self.containers if c.kind is not ContainerKind.APP)
 
-    @property
+    @once
     def app_containers(self) -> tuple[ContainerView, ...]:
         return tuple(c for c in self.containers if c.kind is ContainerKind.APP)
 

@@ -18,10 +18,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from podinit_diag.core.access import as_list
 from podinit_diag.core.lazyre import lazy
+from podinit_diag.core.memo import once
 from podinit_diag.core.model import (
     Config,
     ContainerKind,
@@ -33,7 +34,12 @@ from podinit_diag.core.model import (
 )
 from podinit_diag.core.redact import redact
 from podinit_diag.rules.agents import never_exits
-from podinit_diag.rules.dependency import Dependency, find_unavailable_dependency, wait_targets
+from podinit_diag.rules.dependency import (
+    Dependency,
+    find_unavailable_dependency,
+    wait_step,
+    wait_targets,
+)
 from podinit_diag.rules.logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
 from podinit_diag.rules.messages import (
     CONFIG_FALLBACK,
@@ -117,22 +123,6 @@ def _failed(
     return _case(code, test, *fields, failure=True, **kw)
 
 
-_T = TypeVar("_T")
-
-
-class _memo(Generic[_T]):
-    """``functools.cached_property`` without its lock (Python 3.11 takes one on every
-    first access, which showed in scans: a Facts lives for one container in one thread)."""
-
-    def __init__(self, func: Callable[[Any], _T]) -> None:
-        self.func, self.name = func, func.__name__
-
-    def __get__(self, obj: Any, owner: type | None = None) -> _T:
-        value = self.func(obj)
-        obj.__dict__[self.name] = value  # found before this descriptor from now on
-        return value
-
-
 class Facts:
     """What the precedence tables ask about one container, each worked out on first use
     (reading a log or the related objects costs; most containers need neither)."""
@@ -143,7 +133,7 @@ class Facts:
         self.config: Config = config
         self.job_over: bool = job_over
 
-    @_memo
+    @once
     def failed(self) -> bool:
         # An init container's failure always matters; a long-running container's only
         # when recent (a restart days ago is history).
@@ -151,7 +141,7 @@ class Facts:
             return has_failed(self.c)
         return _recently_failed(self.c, self.snap)
 
-    @_memo
+    @once
     def failure(self) -> _Failure:
         return _failure(self.c, self.snap)
 
@@ -163,7 +153,7 @@ class Facts:
     def restart_never(self) -> bool:
         return self.snap.restart_policy == "Never"
 
-    @_memo
+    @once
     def running_for(self) -> timedelta | None:
         return self.snap.now - self.c.started_at if self.c.started_at else None
 
@@ -171,7 +161,7 @@ class Facts:
     def stuck(self) -> bool:
         return self.running_for is not None and self.running_for >= self.config.stuck_after
 
-    @_memo
+    @once
     def sleep(self) -> Sleep | None:
         return find_sleep(self.c)
 
@@ -181,20 +171,29 @@ class Facts:
             self.sleep is not None and self.sleep.seconds >= self.config.stuck_after.total_seconds()
         )
 
-    @_memo
+    @once
     def dependency(self) -> Dependency | None:
         return find_unavailable_dependency(self.c, self.snap)
 
-    @_memo
+    @once
     def never_exits(self) -> str:
         return never_exits(self.c)
 
-    @_memo
-    def waits_on(self) -> tuple[str, ...]:
+    @once
+    def wait_step(self) -> str | None:
+        return wait_step(self.c)
+
+    @once
+    def polls(self) -> tuple[str, ...]:
         """The hosts (``host:port``) the container's command polls, in the order written."""
         return tuple(f"{h}:{p}" if p else h for h, p in wait_targets(self.c))
 
-    @_memo
+    @property
+    def waits_on(self) -> tuple[str, ...]:
+        """What it waits on: the hosts it polls, else what its name says (``wait-for-x``)."""
+        return self.polls or ((self.wait_step,) if self.wait_step else ())
+
+    @once
     def current_hit(self) -> Hit | None:
         return scan_log(self.snap.log(self.c.name, False))
 
@@ -206,23 +205,23 @@ class Facts:
     def telling_hit(self) -> Hit | None:
         return self.current_hit or telling_line(self.snap.log(self.c.name, False))
 
-    @_memo
+    @once
     def startup(self) -> tuple[EventView, ...]:
         return probe_events(self.snap, self.c, "Startup")
 
-    @_memo
+    @once
     def readiness(self) -> tuple[EventView, ...]:
         return probe_events(self.snap, self.c, "Readiness")
 
-    @_memo
+    @once
     def liveness(self) -> tuple[EventView, ...]:
         return probe_events(self.snap, self.c, "Liveness")
 
-    @_memo
+    @once
     def kills(self) -> tuple[EventView, ...]:
         return probe_kills(self.snap, self.c, "liveness")
 
-    @_memo
+    @once
     def startup_kills(self) -> tuple[EventView, ...]:
         return probe_kills(self.snap, self.c, "startup")
 
@@ -244,7 +243,7 @@ class Facts:
     def startup_and_kills(self) -> tuple[EventView, ...]:
         return self.startup + self.startup_kills
 
-    @_memo
+    @once
     def failing_probes(self) -> tuple[EventView, ...]:
         """The first probe kind that failed often enough to matter, in the kubelet's order."""
         for events in (self.liveness, self.readiness, self.startup) if self.snap.events else ():
@@ -265,6 +264,13 @@ INIT_CASES: tuple[Case, ...] = (
         "PI107",
         lambda f: f.dependency is not None or f.failure.gave_up_waiting,
         "dependency",
+        "waits_on",
+        network=True,
+    ),
+    # A wait step that failed without saying why gave up on what it waits for.
+    _failed(
+        "PI107",
+        lambda f: f.failure.category is None and f.wait_step is not None,
         "waits_on",
         network=True,
     ),
@@ -293,7 +299,7 @@ INIT_CASES: tuple[Case, ...] = (
     ),
     _case(
         "PI107",
-        lambda f: bool(f.waits_on) or f.current_category is Category.WAIT,
+        lambda f: bool(f.polls) or f.current_category is Category.WAIT,
         "log_hit=telling_hit",
         "running_for",
         "waits_on",
@@ -442,7 +448,7 @@ def _config(c: ContainerView) -> Verdict:
 
 
 def has_failed(c: ContainerView) -> bool:
-    if c.completed:
+    if c.completed and not _oom_killed(c.terminated):
         return False
     if c.state == "waiting" and c.reason in _FAILING_WAITS:
         return True
@@ -451,9 +457,17 @@ def has_failed(c: ContainerView) -> bool:
     return c.restart_count >= 1 and c.last_terminated is not None and _is_failure(c.last_terminated)
 
 
+def _oom_killed(t: Termination | None) -> bool:
+    # containerd has reported OOM kills with exit code 0 (kubernetes#116676): the kubelet
+    # then takes an init container for done while its work was cut short.
+    return t is not None and t.reason == "OOMKilled"
+
+
 def _is_failure(t: Termination) -> bool:
     if t.reason == "ContainerStatusUnknown":
         return False  # the kubelet lost track of it (eviction, node trouble): not the program
+    if _oom_killed(t):
+        return True
     if t.exit_code is None:
         return t.reason in FAILED_TERMINATION_REASONS
     return t.exit_code != 0

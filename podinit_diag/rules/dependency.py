@@ -71,6 +71,30 @@ def wait_targets(c: ContainerView) -> list[tuple[str, str | None]]:
     return found
 
 
+# A container that is a wait step by name or command: ``wait-for-db``, ``wait_for_x``,
+# ``check-db-ready``, ``kubectl wait``, ``--wait-timeout``, ``k8s-wait-for``.
+_WAIT_NAME = lazy(
+    r"^(?:wait|await)[-_]?(?:for[-_]?)?(?P<what>.*)$|^(?:check|ensure)[-_](?P<ready>.+)[-_]ready$"
+)
+_WAIT_COMMAND = lazy(
+    r"\bkubectl\s+wait\b|\bwait[-_]for\b|--(?:migration-)?wait\b|wait-timeout|k8s-wait-for"
+)
+
+
+def wait_step(c: ContainerView) -> str | None:
+    """What a container that exists to wait names as its subject (``"db"`` for
+    ``wait-for-db``; ``""`` when it does not say); None when it is not a wait step."""
+    m = _WAIT_NAME.match(c.name)
+    if m is not None:
+        return (m.group("what") or m.group("ready") or "").strip("-_")
+    words = " ".join(
+        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
+    )
+    if _WAIT_COMMAND.search(words) or ("image" in c.spec and "wait-for" in str(c.spec["image"])):
+        return ""
+    return None
+
+
 def uses_network(c: ContainerView) -> bool:
     words = " ".join(
         w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)

@@ -74,12 +74,16 @@ _RULES: tuple[tuple[Category, tuple[str, ...], re.Pattern[str]], ...] = (
             "read-only file system",
             "erofs",
             "denied",
-            "access is denied",
+            "apparmor",
+            "seccomp",
+            "selinux",
         ),
         lazy(
             r"permission denied|operation not permitted|\bEACCES\b|\bEPERM\b"
             r"|read-only file system|\bEROFS\b"
-            r"|avc:\s+denied|apparmor=\"DENIED\"|seccomp.*denied",
+            r"|avc:\s+denied|apparmor=\"DENIED\"|seccomp.*denied"
+            # the runtime refusing a security profile (a start failure, not the program)
+            r"|apparmor profile|seccomp profile|selinux (?:label|relabel|context)",
             re.I,
         ),
     ),

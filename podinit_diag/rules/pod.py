@@ -235,6 +235,7 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     "unschedulable-volume",
     Severity.ERROR,
     Stage.SCHEDULING,
+    priority=4,  # a claim bound in one zone is the constraint the others must be read against
     events=("FailedScheduling", *_CLAIM_WAITS),
     lookups=lambda ctx: _volume_claims(ctx),
 )

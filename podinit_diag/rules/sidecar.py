@@ -195,16 +195,14 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         return
     for v in ctx.verdicts:
         c = v.container
-        if c.kind is not ContainerKind.INIT:
-            continue
+        if c.kind is not ContainerKind.INIT or v.code == "PI408" or v.category is Category.WAIT:
+            continue  # not an init container, or one that blocks or waits for its own reason
         network = v.category is not None and v.category.is_network
-        if v.code == "PI408" or v.category is Category.WAIT or is_mesh_setup(c):
-            continue  # it blocks for its own reason, says what it waits for, or is the mesh's
         if not (v.network or network or (v.category is None and uses_network(c))):
             continue
         proxies = [p for p in snap.containers if p.order > c.order and is_proxy(p)]
-        if not proxies:
-            continue
+        if not proxies or is_mesh_setup(c):
+            continue  # the mesh's own set-up steps run before its proxy by design
         p = proxies[0]
         kind = "native sidecar" if p.kind is ContainerKind.SIDECAR else "app container"
         proof = [ev.spec(f"{p.spec_ref}.name", p.name), ev.spec(f"{c.spec_ref}.name", c.name)]
@@ -254,6 +252,8 @@ def proxy_start_hold(ctx: RuleContext) -> Iterator[Draft]:
         ``ENABLE_NATIVE_SIDECARS``) whose startup probe gates the app instead of a hook.
     """
     snap = ctx.snap
+    if not any("lifecycle" in p.spec for p in snap.app_containers):
+        return
     from_events = "FailedPostStartHook" in snap.event_reasons
     for p in snap.app_containers:
         hook = as_dict(as_dict(p.spec.get("lifecycle")).get("postStart"))
@@ -323,7 +323,7 @@ def proxy_keeps_job_running(ctx: RuleContext) -> Iterator[Draft]:
         cloud-sql-proxy ``--quitquitquit``), or disable injection for the Job.
     """
     snap = ctx.snap
-    if snap.phase in ("Succeeded", "Failed") or not _job_pod(snap):
+    if snap.phase != "Running" or not _job_pod(snap):
         return
     done = [c for c in snap.app_containers if c.state == "terminated" and c.terminated]
     if not done:
