@@ -6,7 +6,21 @@ from __future__ import annotations
 import re
 from typing import cast
 
-_METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split")
+# What the compiled pattern offers, bound on the instance at first use.
+_ATTRIBUTES = (
+    "search",
+    "match",
+    "fullmatch",
+    "finditer",
+    "findall",
+    "sub",
+    "subn",
+    "split",
+    "groups",
+    "groupindex",
+    "pattern",
+    "flags",
+)
 
 
 class _Lazy:
@@ -15,10 +29,10 @@ class _Lazy:
 
     def __getattr__(self, name: str) -> object:
         # Only reached before the first use: compiling binds the compiled pattern's methods
-        # on the instance, so later calls cost what calling the pattern itself costs.
+        # and attributes on the instance, so later uses cost what the pattern's own cost.
         compiled = re.compile(*self._source)
-        for method in _METHODS:
-            setattr(self, method, getattr(compiled, method))
+        for attribute in _ATTRIBUTES:
+            setattr(self, attribute, getattr(compiled, attribute))
         self.__dict__["compiled"] = compiled
         return getattr(compiled, name)
 

@@ -19,11 +19,13 @@ from podinit_diag.core.quantity import parse_quantity
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def quantity(text: str) -> float | None:
     """A Kubernetes quantity (``250m``, ``6Gi``, ``1e3``) as a number; None if invalid.
 
     Floats, not the parser's Decimals: comparisons and sums over a handful of requests need
-    no more precision, and they run for every pod of a scan."""
+    no more precision, and they run for every pod of a scan (where the same few dozen
+    strings repeat: hence the cache)."""
     try:
         return float(parse_quantity(text))
     except (ValueError, ArithmeticError, TypeError):

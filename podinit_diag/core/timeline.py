@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from podinit_diag.core.access import as_str
+from podinit_diag.core.access import Json, as_dict, as_str
 from podinit_diag.core.kubetime import parse_time
 from podinit_diag.core.model import ConditionStep, PodSnapshot, TimelineStep
 from podinit_diag.core.redact import redact
@@ -90,21 +90,7 @@ def condition_chain(snap: PodSnapshot) -> tuple[ConditionStep, ...]:
 
     Never raises on odd data: missing fields and unparseable times read as unknown.
     """
-    conds = snap.conditions
-    kinds = CONDITION_CHAIN if "PodReadyToStartContainers" in conds else _CHAIN
-    raw = [conds.get(t) for t in kinds]
-    statuses = [None if c is None else _status(c.get("status")) for c in raw]
-    ready = raw[-1]
-    finished = snap.phase in _FINISHED_PHASES or (
-        ready is not None and ready.get("reason") in _FINISHED_READY_REASONS
-    )
-    current = -1
-    if not finished:
-        for i, status in enumerate(statuses):
-            # An absent condition before a True one was evidently passed: not where it waits.
-            if status != "True" and (status is not None or "True" not in statuses[i + 1 :]):
-                current = i
-                break
+    kinds, raw, statuses, current = _positions(snap)
     now, created = snap.now, snap.created_at
     # When the steps so far were all done: the latest transition among the earlier True
     # steps (creation before the first). The kubelet sets some conditions in the same sync
@@ -153,6 +139,62 @@ def condition_chain(snap: PodSnapshot) -> tuple[ConditionStep, ...]:
             )
         )
     return tuple(steps)
+
+
+def current_step(snap: PodSnapshot) -> ConditionStep | None:
+    """The step of :func:`condition_chain` where the pod waits (None when Ready or
+    finished), worked out without building the others: the never-silent rules ask it of
+    every pod that is not Ready."""
+    kinds, raw, statuses, current = _positions(snap)
+    if current < 0:
+        return None
+    ref = snap.created_at
+    for i in range(current):
+        if statuses[i] == "True":
+            at = parse_time(as_dict(raw[i]).get("lastTransitionTime"))
+            ref = at if at is None or ref is None or at > ref else ref
+    c = raw[current]
+    at = parse_time(c.get("lastTransitionTime")) if c is not None else None
+    waiting = None
+    if ref is not None:
+        start = at if at is not None and at > ref else ref
+        waiting = snap.now - start if snap.now > start else _ZERO
+    message = _redact(as_str(c.get("message"))) if c is not None and c.get("message") else ""
+    return ConditionStep(
+        kinds[current],
+        statuses[current],
+        as_str(c.get("reason")) if c is not None else "",
+        message,
+        at,
+        None if at is None else snap.now - at,
+        None,
+        None,
+        True,
+        waiting,
+    )
+
+
+def _positions(
+    snap: PodSnapshot,
+) -> tuple[tuple[str, ...], list[Json | None], list[str | None], int]:
+    """The chain's kinds, their conditions and statuses, and the index of the current step
+    (-1 when the pod is Ready or finished)."""
+    conds = snap.conditions
+    kinds = CONDITION_CHAIN if "PodReadyToStartContainers" in conds else _CHAIN
+    raw = [conds.get(t) for t in kinds]
+    statuses = [None if c is None else _status(c.get("status")) for c in raw]
+    ready = raw[-1]
+    finished = snap.phase in _FINISHED_PHASES or (
+        ready is not None and ready.get("reason") in _FINISHED_READY_REASONS
+    )
+    current = -1
+    if not finished:
+        for i, status in enumerate(statuses):
+            # An absent condition before a True one was evidently passed: not where it waits.
+            if status != "True" and (status is not None or "True" not in statuses[i + 1 :]):
+                current = i
+                break
+    return kinds, raw, statuses, current
 
 
 # Condition messages repeat across the pods of a workload (the kubelet's "containers with

@@ -30,7 +30,7 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.core.normalize import as_int
-from podinit_diag.core.timeline import condition_chain, init_timeline
+from podinit_diag.core.timeline import current_step, init_timeline
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import GRACE, deletion_overdue
@@ -55,7 +55,9 @@ def stall(ctx: RuleContext) -> Stall | None:
     snap = ctx.snap
     if snap.phase in ("Succeeded", "Failed") or snap.deleted:
         return None
-    step = next((s for s in condition_chain(snap) if s.current), None)
+    if snap.created_at is not None and snap.now - snap.created_at < GRACE:
+        return None  # no step can have waited longer than the pod has existed
+    step = current_step(snap)
     if step is None:
         return None
     waiting = step.waiting

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from podinit_diag import Bundle, diagnose, load_path
 from podinit_diag.core.model import ConditionStep, Report
 from podinit_diag.core.normalize import normalize
-from podinit_diag.core.timeline import condition_chain
+from podinit_diag.core.timeline import condition_chain, current_step
 from podinit_diag.render import jsonout, markdown, table
 
-from ..conftest import DOCS, FIXTURES, fixture_dirs
+from ..conftest import DOCS, FIXTURES, ROOT, fixture_dirs
 
 CHAIN = ["PodScheduled", "PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"]
 WITHOUT_SANDBOX = ["PodScheduled", "Initialized", "ContainersReady", "Ready"]
@@ -473,3 +473,17 @@ def test_any_conditions_give_a_consistent_chain(
     for render in (jsonout.render, table.render, markdown.render):
         assert render([r]) == render([again])
     _VALIDATOR.validate(json.loads(jsonout.render([r])))
+
+
+def test_current_step_is_the_chains_current_step_on_every_fixture_and_incident() -> None:
+    dirs = fixture_dirs() + sorted((ROOT / "tests" / "incidents").glob("*/"))
+    checked = 0
+    for d in dirs:
+        if not (d / "pod.json").is_file():
+            continue
+        for b in load_path(d):
+            snap = normalize(b, b.captured_at or datetime(2026, 1, 1, tzinfo=UTC))
+            chain = condition_chain(snap)
+            assert current_step(snap) == next((s for s in chain if s.current), None), d.name
+            checked += 1
+    assert checked > 150
