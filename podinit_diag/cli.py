@@ -244,7 +244,7 @@ def _serve(path: str) -> int:
 def _scan(args: argparse.Namespace, config: Config, out: TextIO, now: datetime | None) -> int:
     """Scan a namespace (-n, else the context's), every namespace (-A), or workloads' pods."""
     from podinit_diag.sources.scan import default_workers, scan
-    from podinit_diag.sources.workloads import selectors
+    from podinit_diag.sources.workloads import selectors, unborn
 
     if args.save:
         raise UsageError("--save writes one pod's bundle; name the pod to save")
@@ -270,6 +270,9 @@ def _scan(args: argparse.Namespace, config: Config, out: TextIO, now: datetime |
              summary=summary, workers=workers, now=now)  # fmt: skip
         if tty:
             print(file=sys.stderr)
+        if args.targets and summary.pods == 0 and namespace is not None:
+            for bundle in unborn(cluster, namespace, args.targets):  # why there are none
+                summary.add(diagnose(bundle, config, now))
 
     return _summarise(args, out, fill)
 

@@ -56,6 +56,100 @@ def _nodes(r: SchedulerReason, total: int | None) -> str:
     return f"{r.nodes}/{total} nodes: " if total else f"{r.nodes} nodes: "
 
 
+_COMBINED = lazy(r"^\(combined from similar events\): ")
+_QUOTA = lazy(r"exceeded quota|failed quota|must specify (?:limits|requests)", re.I)
+_POD_SECURITY = lazy(r"violates PodSecurity|pod security policy|PodSecurityPolicy")
+_WEBHOOK = lazy(r"admission webhook|failed calling webhook|denied the request")
+_LIMIT_RANGE = lazy(r"(?:maximum|minimum) (?:cpu|memory|storage) usage per (?:Container|Pod)")
+_SERVICE_ACCOUNT = lazy(r"serviceaccounts? \"[^\"]+\" not found|error looking up service account")
+
+
+def _creation_hint(message: str, owner: str) -> str:
+    if _QUOTA.search(message):
+        return (
+            f"A ResourceQuota refuses every pod made from {owner}: lower their requests/limits, give "
+            f"the containers the requests the quota demands, or raise the quota "
+            f"(`kubectl describe resourcequota`)."
+        )
+    if _POD_SECURITY.search(message):
+        return (
+            f"The namespace's Pod Security level refuses the pod template of {owner}: set the "
+            f"securityContext fields the message names (runAsNonRoot, seccompProfile, dropped "
+            f"capabilities), for init containers too, or change the namespace's "
+            f"pod-security.kubernetes.io/enforce label."
+        )
+    if _WEBHOOK.search(message):
+        return (
+            f"An admission webhook refuses or cannot judge the pods made from {owner}: fix what it "
+            f"denies, or the webhook's Service if the call fails (`kubectl get "
+            f"validatingwebhookconfigurations,mutatingwebhookconfigurations`)."
+        )
+    if _LIMIT_RANGE.search(message):
+        return f"A LimitRange refuses the pod template of {owner}: fit its containers' resources."
+    if _SERVICE_ACCOUNT.search(message):
+        return f"Create the ServiceAccount the pod template of {owner} names, or fix the name."
+    return f"Fix what the controller of {owner} reports when it creates the pods."
+
+
+@rule(
+    "PI010",
+    "pods-not-created",
+    Severity.ERROR,
+    Stage.SCHEDULING,
+    events=("FailedCreate",),
+    hopeless=True,
+)
+def pods_not_created(ctx: RuleContext) -> Iterator[Draft]:
+    """The workload's controller cannot create its pods at all.
+
+    What it detects:
+        A workload without pods (``initdoctor deploy/NAME`` finds none) whose controller -
+        the Deployment's newest ReplicaSet, the StatefulSet, DaemonSet, Job or ReplicaSet -
+        has ``FailedCreate`` warnings, or whose Deployment has a ``ReplicaFailure``
+        condition. The report is about the pod template, named after the workload.
+    Why it happens:
+        The API server refuses the pods before any exists: a ResourceQuota exceeded or
+        demanding requests/limits, the namespace's Pod Security level, an admission webhook
+        that denies the pod or cannot be reached, a LimitRange, a missing ServiceAccount.
+    How to fix:
+        Read the controller's message: fit the template to the quota, the Pod Security
+        level or the LimitRange, fix the webhook, or create the ServiceAccount.
+    """
+    snap = ctx.snap
+    if snap.created_at is not None or snap.uid or snap.owner is None:
+        return  # a pod that exists: its owner's trouble creating others is not its own
+    owner = f"{snap.owner.kind} {snap.owner.name}"
+    failures = [
+        e
+        for e in snap.related_events
+        if e.reason == "FailedCreate" and e.about == owner and e.type == "Warning"
+    ]
+    proof = [ev.event(e, snap) for e in failures[-1:]]
+    message = _COMBINED.sub("", failures[-1].message) if failures else ""
+    for o in snap.related:
+        if o.get("kind") != "Deployment":
+            continue
+        for i, c in enumerate(map(as_dict, as_list(as_dict(o.get("status")).get("conditions")))):
+            if c.get("type") == "ReplicaFailure" and c.get("status") == "True":
+                name = as_str(as_dict(o.get("metadata")).get("name"))
+                proof.append(
+                    Evidence(
+                        source="cluster",
+                        ref=f"Deployment {name} status.conditions[{i}] ReplicaFailure",
+                        text=as_str(c.get("message")) or as_str(c.get("reason")),
+                    )
+                )
+                message = message or as_str(c.get("message"))
+    if not proof:
+        return
+    yield Draft(
+        None,
+        f"No pod can be created: {owner} reports {ev.short(message, 200)}",
+        tuple(proof),
+        _creation_hint(message, ev.owner_phrase(snap)),
+    )
+
+
 @rule(
     "PI001",
     "unschedulable-resources",
@@ -673,4 +767,5 @@ RULES = (
     pod_evicted,
     node_lost,
     deadline_exceeded,
+    pods_not_created,
 )

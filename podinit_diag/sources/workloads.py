@@ -7,12 +7,14 @@ forms, and ``plural.group``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from podinit_diag.core.access import JsonDict, as_dict
 from podinit_diag.core.errors import InputError
+from podinit_diag.core.model import Bundle
 
 if TYPE_CHECKING:  # the CLI reads TYPE/NAME targets before (and without) any connection
     from podinit_diag.sources.cluster import Cluster
@@ -130,3 +132,97 @@ def pod_selectors(cluster: Cluster, namespace: str, kind: str, name: str) -> lis
     return [
         s for s in (selector_string(as_dict(j.get("spec")).get("selector")) for j in owned) if s
     ]
+
+
+def unborn(cluster: Cluster, namespace: str, targets: list[str]) -> list[Bundle]:
+    """For workload targets that own no pods: one stand-in per workload, its pod template
+    named after it (``deployment/web``) and owned by the controller that should create the
+    pods, with that controller's events, so that the diagnosis can say why none exists."""
+    from podinit_diag.sources.cluster import ClusterError
+
+    out = []
+    for kind, name in filter(None, map(parse_target, targets)):
+        _, obj = read_workload(cluster, namespace, kind, name)
+        creator_kind, creator = kind, obj
+        if kind == "Deployment":
+            creator_kind, creator = (
+                "ReplicaSet",
+                _newest_owned(cluster, namespace, "ReplicaSet", obj),
+            )
+        elif kind == "CronJob":
+            creator_kind, creator = "Job", _newest_owned(cluster, namespace, "Job", obj)
+        if not creator:
+            continue
+        creator_name = str(as_dict(creator.get("metadata")).get("name") or "")
+        template = as_dict(as_dict(creator.get("spec")).get("template"))
+        events: list[JsonDict] = []
+        for k, n in {(kind, name), (creator_kind, creator_name)}:
+            # Without its events the stand-in is still diagnosed: it says what it can.
+            with contextlib.suppress(ClusterError):
+                events += cluster.list_all(
+                    f"/api/v1/namespaces/{quote(namespace, safe='')}/events",
+                    fieldSelector=f"involvedObject.kind={k},involvedObject.name={n}",
+                )
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{kind.lower()}/{name}",
+                "namespace": namespace,
+                "labels": as_dict(as_dict(template.get("metadata")).get("labels")),
+                "ownerReferences": [
+                    {"kind": creator_kind, "name": creator_name, "controller": True}
+                ],
+            },
+            "spec": as_dict(template.get("spec")),
+            "status": {"phase": "Pending", "reason": "FailedCreate"},
+        }
+        related = [_identity(obj, kind, keep_status=kind == "Deployment")]
+        if creator is not obj:
+            related.append(_identity(creator, creator_kind, keep_status=False))
+        out.append(
+            Bundle(
+                pod=pod,
+                events=tuple(events),
+                related=tuple(related),
+                source=f"{cluster.server}{KINDS[kind].path.format(ns=namespace)}/{name}",
+                notes=(f"{kind} {name} has no pods: the report is about its pod template",),
+            )
+        )
+    return out
+
+
+def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> JsonDict:
+    """The owner's newest ReplicaSet (highest revision) or Job (latest creation)."""
+    uid = as_dict(owner.get("metadata")).get("uid")
+    items = cluster.list_all(KINDS[kind].path.format(ns=quote(namespace, safe="")))
+    owned = [
+        {**i, "kind": kind}
+        for i in items
+        if any(
+            isinstance(r, dict) and r.get("uid") == uid and r.get("controller") is True
+            for r in as_dict(i.get("metadata")).get("ownerReferences") or []
+        )
+    ]
+
+    def order(o: JsonDict) -> tuple[int, str]:
+        meta = as_dict(o.get("metadata"))
+        revision = str(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision"))
+        return (int(revision) if revision.isdigit() else 0, str(meta.get("creationTimestamp")))
+
+    return max(owned, key=order, default={})
+
+
+def _identity(obj: JsonDict, kind: str, keep_status: bool) -> JsonDict:
+    """Who an object is (and its conditions when they explain failures); never its spec."""
+    meta = as_dict(obj.get("metadata"))
+    out: JsonDict = {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": kind,
+        "metadata": {
+            k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences") if k in meta
+        },
+    }
+    if keep_status:
+        out["status"] = {"conditions": as_dict(obj.get("status")).get("conditions") or []}
+    return out

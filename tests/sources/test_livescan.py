@@ -380,3 +380,67 @@ def test_workers_end_quietly_when_the_scan_is_killed(server: ApiServer, tmp_path
     _, err = proc.communicate(timeout=30)  # returns once the workers let go of stderr too
     assert forked, "the scan ended before its workers could be seen"
     assert "Traceback" not in err and err == "", err
+
+
+@pytest.mark.live
+def test_a_workload_without_pods_says_why_none_can_be_created(tmp_path: Path) -> None:
+    """A Deployment whose ReplicaSet is refused by a ResourceQuota has no pods to diagnose:
+    the report stands in for its pod template and names the refusal (PI010)."""
+    fixture = Path(__file__).parents[1] / "fixtures" / "PI010-deployment-quota-exceeded-no-pods"
+    (stand_in,) = load_path(fixture)
+    ns = "offender-management-staging"
+    template = {"metadata": {"labels": {"app": "allocation-manager"}}, "spec": stand_in.pod["spec"]}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "allocation-manager", "namespace": ns, "uid": "uid-deploy"},
+        "spec": {"selector": {"matchLabels": {"app": "allocation-manager"}}, "template": template},
+        "status": {"conditions": stand_in.related[0]["status"]["conditions"]},
+    }
+    owner = {
+        "kind": "Deployment",
+        "name": "allocation-manager",
+        "uid": "uid-deploy",
+        "controller": True,
+    }
+    replica_sets = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "uid": f"uid-{name}",
+                "annotations": {"deployment.kubernetes.io/revision": revision},
+                "ownerReferences": [owner],
+            },
+            "spec": {
+                "selector": {"matchLabels": {"app": "allocation-manager"}},
+                "template": template,
+            },
+        }
+        for name, revision in (
+            ("allocation-manager-55b8d4c7f9", "3"),
+            ("allocation-manager-6597bc46dc", "4"),
+        )
+    ]
+    other = load_path(Path(__file__).parents[1] / "fixtures" / "ok-completed-init-running-app")[0]
+    served = Bundle(
+        pod=other.pod,
+        events=stand_in.events,
+        related=(deployment, *replica_sets),
+        captured_at=other.captured_at,
+    )
+    with ApiServer([served]) as srv:
+        res = run_initdoctor(
+            cli_env(srv, tmp_path), "deploy/allocation-manager", "-n", ns, "-o", "json"
+        )
+    assert res.returncode == 1, res.stderr
+    (report,) = json.loads(res.stdout)["reports"]
+    assert report["pod"]["name"] == "deployment/allocation-manager"
+    (finding,) = [f for f in report["findings"] if f["code"] == "PI010"]
+    assert "exceeded quota: namespace-quota" in finding["title"]
+    assert "ReplicaSet allocation-manager-6597bc46dc" in finding["title"]  # the newest revision
+    assert any(
+        e["source"] == "cluster" and "ReplicaFailure" in e["ref"] for e in finding["evidence"]
+    )
