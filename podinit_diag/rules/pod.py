@@ -67,8 +67,8 @@ _SERVICE_ACCOUNT = lazy(r"serviceaccounts? \"[^\"]+\" not found|error looking up
 def _creation_hint(message: str, owner: str) -> str:
     if _QUOTA.search(message):
         return (
-            f"A ResourceQuota refuses every pod made from {owner}: lower their requests/limits, give "
-            f"the containers the requests the quota demands, or raise the quota "
+            f"A ResourceQuota refuses every pod made from {owner}: lower their requests/limits, "
+            f"give the containers the requests the quota demands, or raise the quota "
             f"(`kubectl describe resourcequota`)."
         )
     if _POD_SECURITY.search(message):
@@ -80,8 +80,8 @@ def _creation_hint(message: str, owner: str) -> str:
         )
     if _WEBHOOK.search(message):
         return (
-            f"An admission webhook refuses or cannot judge the pods made from {owner}: fix what it "
-            f"denies, or the webhook's Service if the call fails (`kubectl get "
+            f"An admission webhook refuses or cannot judge the pods made from {owner}: fix what "
+            f"it denies, or the webhook's Service if the call fails (`kubectl get "
             f"validatingwebhookconfigurations,mutatingwebhookconfigurations`)."
         )
     if _LIMIT_RANGE.search(message):
