@@ -78,3 +78,39 @@ def never_exits(c: ContainerView) -> str:
     if m is not None:
         return f"its command loops forever (`{m.group(0).strip()}`)"
     return ""
+
+
+_LOCAL = lazy(
+    r"\b(?:localhost|127\.0\.0\.1|\[::1\])[:,](\d{2,5})\b"
+    # psql/libpq: connection to server at "localhost" (127.0.0.1), port 5432 failed
+    r"|\b(?:localhost|127\.0\.0\.1)\"?(?: \([\d.:]+\))?,? port (\d{2,5})\b"
+)
+_LISTENS = lazy(r"(?:--?[\w-]*port[= ]|[=:@/]|\btcp:)(\d{2,5})\b")
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def local_ports(c: ContainerView, extra: str = "") -> set[str]:
+    """The localhost ports the container talks to, from its command, its env (``DB_HOST``
+    set to a loopback address beside a ``*_PORT``) and ``extra`` (a log line)."""
+    env = {
+        str(e.get("name")): str(e.get("value"))
+        for e in as_list(c.spec.get("env"))
+        if isinstance(e, dict) and isinstance(e.get("value"), str)
+    }
+    ports = {
+        m.group(1) or m.group(2)
+        for m in _LOCAL.finditer(f"{_words(c)} {' '.join(env.values())} {extra}")
+    }
+    if any(v in _LOOPBACK for k, v in env.items() if k.endswith("HOST")):
+        ports |= {v for k, v in env.items() if k.endswith("PORT") and v.isdigit()}
+    return ports
+
+
+def listens_on(c: ContainerView) -> set[str]:
+    """The ports a container declares or is told to listen on."""
+    ports = {
+        str(p.get("containerPort"))
+        for p in as_list(c.spec.get("ports"))
+        if isinstance(p, dict) and p.get("containerPort") is not None
+    }
+    return ports | {m.group(1) for m in _LISTENS.finditer(_words(c))}

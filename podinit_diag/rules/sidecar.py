@@ -22,7 +22,7 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.rules import evidence as ev
-from podinit_diag.rules.agents import is_mesh_setup, is_proxy
+from podinit_diag.rules.agents import is_mesh_setup, is_proxy, listens_on, local_ports
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import event_count
 from podinit_diag.rules.dependency import uses_network
@@ -176,7 +176,8 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         A regular init container that hangs or fails on the network (PI106, PI107, PI110, a
         failure whose log is a network error, or a failure without a telling log of a command
         that uses the network: ``wget``, ``curl``, ``psql``, ``git``...) while a proxy or agent
-        (istio-proxy, envoy, linkerd-proxy, cloud-sql-proxy, vault-agent, ...) is declared
+        (istio-proxy, envoy, linkerd-proxy, cloud-sql-proxy, vault-agent, ...) - or a container
+        that listens on the ``localhost`` port the init container connects to - is declared
         after it: a native sidecar later in ``initContainers``, or an app container (which
         starts only after every init container).
     Why it happens:
@@ -200,10 +201,20 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         network = v.category is not None and v.category.is_network
         if not (v.network or network or (v.category is None and uses_network(c))):
             continue
-        proxies = [p for p in snap.containers if p.order > c.order and is_proxy(p)]
+        later = [p for p in snap.containers if p.order > c.order]
+        proxies = [p for p in later if is_proxy(p)]
+        through = ""
+        if not proxies and later:
+            wanted = local_ports(c, v.log_hit.text if v.log_hit else "")
+            serving = [(p, wanted & listens_on(p)) for p in later] if wanted else []
+            proxies = [p for p, ports in serving if ports]
+            if proxies:
+                port = min(next(ports for _, ports in serving if ports))
+                through = f"connects to localhost:{port}, which {proxies[0].name} serves"
         if not proxies or is_mesh_setup(c):
             continue  # the mesh's own set-up steps run before its proxy by design
         p = proxies[0]
+        through = through or f"needs the network through {p.name}"
         kind = "native sidecar" if p.kind is ContainerKind.SIDECAR else "app container"
         proof = [ev.spec(f"{p.spec_ref}.name", p.name), ev.spec(f"{c.spec_ref}.name", c.name)]
         if v.log_hit is not None:
@@ -216,8 +227,7 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         )
         yield Draft(
             c,
-            f"Init container {c.name} needs the network through {p.name}, but {p.name} "
-            f"({kind}) starts only after it",
+            f"Init container {c.name} {through}, but {p.name} ({kind}) starts only after it",
             tuple(proof),
             f"In {ev.owner_phrase(snap)}: {move}.",
         )
