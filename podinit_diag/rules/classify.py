@@ -256,8 +256,8 @@ INIT_CASES: tuple[Case, ...] = (
     _failed("PI208", lambda f: f.failure.wrong_arch),
     _failed("PI104", lambda f: f.failure.start_failure and f.failure.not_found),
     _failed("PI105", lambda f: f.failure.start_failure and f.failure.permission),
+    _failed("PI103", lambda f: f.failure.oom),  # runc: "container init was OOM-killed"
     _failed("PI109", lambda f: f.failure.start_failure),
-    _failed("PI103", lambda f: f.failure.oom),
     _failed("PI104", lambda f: f.failure.not_found),
     _failed("PI105", lambda f: f.failure.permission),
     _failed(
@@ -328,6 +328,7 @@ SIDECAR_CASES: tuple[Case, ...] = (
 APP_CASES: tuple[Case, ...] = (
     _failed("PI208", lambda f: f.failure.wrong_arch),
     _failed("PI505", lambda f: f.failure.start_failure and f.failure.not_found),
+    _failed("PI502", lambda f: f.failure.start_failure and f.failure.oom),
     _failed("PI506", lambda f: f.failure.start_failure),
     _failed("PI503", lambda f: f.killed_by_liveness, "probes=liveness_and_kills"),
     _failed("PI503", lambda f: f.killed_by_startup, "probes=startup_and_kills"),

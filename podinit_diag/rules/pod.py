@@ -43,10 +43,11 @@ _PLACEMENT = lazy(
 _CLAIM_WAITS = ("WaitForFirstConsumer", "ExternalProvisioning", "WaitForPodScheduled")
 _CONTROL_PLANE = lazy(r"node-role\.kubernetes\.io/(?:control-plane|master)")
 _VOLUME = lazy(
-    r"unbound immediate PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"
+    r"unbound (?:immediate )?PersistentVolumeClaims|persistentvolumeclaim \"[^\"]+\" not found"
     r"|volume node affinity conflict|didn't find available persistent volumes"
     r"|enough free storage|storageclass[\w.]* \"[^\"]+\" not found|max volume count"
-    r"|volume to be created|persistentvolumeclaim \"[^\"]+\" (?:is being deleted|not bound)",
+    r"|volume to be created|persistentvolumeclaim \"[^\"]+\" (?:is being deleted|not bound)"
+    r"|had no available volume zone|volume zone conflict",
 )
 
 

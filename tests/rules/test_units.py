@@ -42,6 +42,62 @@ from podinit_diag.rules.logscan import Category, classify, network_target
         ),
         ("dial tcp 10.96.3.4:6379: i/o timeout", Category.TIMEOUT),
         ("connect: Network is unreachable", Category.UNREACHABLE),
+        # Docker escapes the quotes of runc's message (kubernetes#77644)
+        (
+            "OCI runtime create failed: container_linux.go:348: starting container process "
+            'caused "exec: \\"/binbash\\": stat /binbash: no such file or directory": unknown',
+            Category.NOT_FOUND,
+        ),
+        (
+            "mkdir: can't create directory '/etc/nginx/conf.d': Read-only file system",
+            Category.PERMISSION,
+        ),
+        (
+            "OSError: [Errno 30] Read-only file system: '/app/static'",
+            Category.PERMISSION,
+        ),
+        (
+            "type=AVC msg=audit(1700000000.123:456): avc:  denied  { write } for  pid=1234 "
+            'comm="cp" name="data"',
+            Category.PERMISSION,
+        ),
+        (
+            "applying apparmor profile to container 43ed6b: empty localhost AppArmor profile "
+            "is forbidden",
+            Category.PERMISSION,
+        ),
+        (
+            'pods is forbidden: User "system:serviceaccount:kafka:default" cannot get resource '
+            '"pods" in API group "" in the namespace "kafka"',
+            Category.FORBIDDEN,
+        ),
+        (
+            "OCI runtime create failed: runc create failed: unable to start container process: "
+            "container init was OOM-killed (memory limit too low?): unknown",
+            Category.OOM,
+        ),
+        ("error: timed out waiting for the condition on jobs/db-migrate", Category.WAIT),
+        (
+            "TimeoutError: Could not connect to the database after 300 seconds",
+            Category.WAIT,
+        ),
+        (
+            "You have 3 unapplied migration(s). Your project may not work properly until you "
+            "apply the migrations for app(s): orders.",
+            None,  # a warning Django prints at every start, not the container giving up
+        ),
+        ("django: still unapplied migrations after 120s, giving up", Category.WAIT),
+        (
+            "Error: /usr/local/share/lua/5.1/kong/cmd/utils/migrations.lua:20: New migrations "
+            "available; run 'kong migrations up' to proceed",
+            Category.WAIT,
+        ),
+        ('Error from server (NotFound): jobs.batch "release1-migrations" not found', Category.WAIT),
+        (
+            "ERROR linkerd_network_validator: Failed to validate networking configuration. "
+            "Please ensure iptables rules are rewriting traffic as expected.",
+            Category.UNREACHABLE,
+        ),
         ("User not found in directory", None),
         ("HTTP 404 Not Found", None),
         ("Applying orders.0042_add_shipping_region... OK", None),

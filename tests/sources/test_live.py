@@ -4,6 +4,7 @@ kubectl binary against the package's read-only test API server over TLS on loopb
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -511,3 +512,76 @@ def test_forbidden_optional_object_becomes_a_note(env: dict[str, str], tmp_path:
     assert any(
         e.startswith("could not verify Service db/postgres:") and "forbidden" in e for e in errors
     )
+
+
+def test_live_reads_the_claim_and_the_node_only_when_a_finding_needs_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """An unschedulable pod's claim is read with its events (and carried in the saved
+    bundle); a pod whose kubelet went silent gets its node read; a healthy pod neither."""
+    pvc_case = FIXTURES / "PI003-unbound-immediate-pvc"
+    (b,) = load_path(pvc_case)
+    ns = b.pod["metadata"]["namespace"]
+    claim = next(
+        v["persistentVolumeClaim"]["claimName"]
+        for v in b.pod["spec"]["volumes"]
+        if "persistentVolumeClaim" in v
+    )
+    pvc_event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{claim}.17f0", "namespace": ns},
+        "involvedObject": {"kind": "PersistentVolumeClaim", "name": claim, "namespace": ns},
+        "reason": "ProvisioningFailed",
+        "type": "Warning",
+        "message": 'storageclass.storage.k8s.io "nfs-legacy" not found',
+        "source": {"component": "persistentvolume-controller"},
+        "count": 31,
+        "lastTimestamp": "2024-10-21T20:20:00Z",
+    }
+    lost_case = FIXTURES / "PI008-node-not-ready"
+    healthy = FIXTURES / "ok-completed-init-running-app"
+    served = [
+        *load_path(pvc_case),
+        *load_path(lost_case),
+        *load_path(healthy),
+    ]
+    served[0] = dataclasses.replace(served[0], events=(*served[0].events, pvc_event))
+    with ApiServer(served) as srv:
+        cfg = tmp_path / "cfg"
+        srv.write_kubeconfig(str(cfg))
+        saved = tmp_path / "pvc"
+        res = initdoctor(
+            env, b.pod["metadata"]["name"], "-n", ns, "--kubeconfig", str(cfg), "-o", "json",
+            "--save", str(saved),
+        )  # fmt: skip
+        assert res.returncode == 1, res.stderr
+        (f,) = [f for f in json.loads(res.stdout)["reports"][0]["findings"] if f["code"] == "PI003"]
+        assert 'storageclass.storage.k8s.io "nfs-legacy" not found' in f["title"]
+        related = json.loads((saved / "related.json").read_text())["items"]
+        assert any(o["kind"] == "PersistentVolumeClaim" for o in related)
+        events = json.loads((saved / "events.json").read_text())["items"]
+        assert any(e["involvedObject"]["kind"] == "PersistentVolumeClaim" for e in events)
+        again = initdoctor(env, "--from", str(saved), "-o", "json")
+        assert json.loads(again.stdout)["reports"][0]["findings"][0]["title"] == f["title"]
+        pvc_reads = [p for _, p in srv.request_log if "/persistentvolumeclaims/" in p]
+        assert pvc_reads
+        lost = json.loads((lost_case / "pod.json").read_text())
+        before = len(srv.request_log)
+        res = initdoctor(
+            env, lost["metadata"]["name"], "-n", lost["metadata"]["namespace"],
+            "--kubeconfig", str(cfg), "-o", "json",
+        )  # fmt: skip
+        assert [f["code"] for f in json.loads(res.stdout)["reports"][0]["findings"]][0] == "PI008"
+        node = lost["spec"]["nodeName"]
+        assert any(p.endswith(f"/api/v1/nodes/{node}") for _, p in srv.request_log[before:])
+        for case in (healthy,):
+            pod = json.loads((case / "pod.json").read_text())
+            before = len(srv.request_log)
+            res = initdoctor(
+                env, pod["metadata"]["name"], "-n", pod["metadata"]["namespace"],
+                "--kubeconfig", str(cfg), "-o", "json",
+            )  # fmt: skip
+            assert res.returncode == 0, res.stderr
+            asked = [p for _, p in srv.request_log[before:]]
+            assert not any("/nodes/" in p or "/persistentvolumeclaims/" in p for p in asked)

@@ -1,0 +1,203 @@
+"""Every evidence source the API offers is read, offline as live: termination messages,
+the runtime's start errors, the events of the pod's claims, its node's conditions, and the
+scheduler's messages in the wordings of every release since 1.20.
+
+Each test changes one field of a fixture pod the way a real cluster writes it and checks
+which finding that field now decides (expected values from the kubelet's and scheduler's
+semantics, not read back from the code)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from podinit_diag import Bundle, diagnose, load_path
+
+from ..conftest import FIXTURES, ROOT
+
+EXAMPLE = ROOT / "examples" / "init-crashloop"
+
+
+def _example(**status: Any) -> Bundle:
+    """The shipped crash-looping example without its logs, its init container ``migrate``
+    given ``status`` fields (lastState.terminated...)."""
+    (b,) = load_path(EXAMPLE)
+    pod = copy.deepcopy(b.pod)
+    st = next(s for s in pod["status"]["initContainerStatuses"] if s["name"] == "migrate")
+    st["lastState"]["terminated"].update(status)
+    return replace(b, pod=pod, logs={})
+
+
+def _codes(b: Bundle) -> list[tuple[str, str | None]]:
+    return [(f.code, f.container) for f in diagnose(b).findings]
+
+
+def test_a_fallback_to_logs_termination_message_is_read_like_a_log() -> None:
+    message = (
+        "Running migrations...\n"
+        'psql: error: connection to server at "orders-db" (10.96.14.2), port 5432 failed: '
+        "Connection refused\n\tIs the server running on that host and accepting TCP/IP "
+        "connections?\n"
+    )
+    report = diagnose(_example(message=message))
+    first = report.findings[0]
+    assert (first.code, first.container) == ("PI110", "migrate")
+    refs = [e.ref for e in first.evidence]
+    assert "$.status.initContainerStatuses[1].lastState.terminated.message" in refs
+
+
+def test_without_a_message_or_log_the_same_pod_is_a_plain_crash_loop() -> None:
+    assert _codes(_example())[0] == ("PI101", "migrate")
+
+
+@pytest.mark.parametrize(
+    ("reason", "exit_code", "message", "code"),
+    [
+        (
+            "StartError",
+            128,
+            "failed to create containerd task: failed to create shim task: OCI runtime create "
+            'failed: runc create failed: unable to start container process: exec: "migrate": '
+            "executable file not found in $PATH: unknown",
+            "PI104",
+        ),
+        (
+            "StartError",
+            128,
+            "failed to create containerd task: failed to create shim task: OCI runtime create "
+            "failed: runc create failed: unable to start container process: error during "
+            'container init: exec: "/app/migrate": permission denied: unknown',
+            "PI105",
+        ),
+        (
+            "StartError",
+            128,
+            "failed to create containerd task: failed to create shim task: OCI runtime create "
+            "failed: runc create failed: unable to start container process: container init was "
+            "OOM-killed (memory limit too low?): unknown",
+            "PI103",
+        ),
+        ("Error", 1, "exec /app/migrate: exec format error", "PI208"),
+        ("OOMKilled", 0, "", "PI103"),  # containerd reporting an OOM kill as exit 0
+        ("Error", 1, "error: timed out waiting for the condition on jobs/orders-migrate", "PI107"),
+        ("Error", 1, "mkdir: can't create directory '/data/cache': Read-only file system", "PI105"),
+    ],
+)
+def test_the_runtimes_and_the_programs_words_decide(
+    reason: str, exit_code: int, message: str, code: str
+) -> None:
+    b = _example(reason=reason, exitCode=exit_code, message=message)
+    assert _codes(b)[0] == (code, "migrate")
+
+
+def test_a_claims_provisioning_failure_is_quoted_from_its_own_events() -> None:
+    (b,) = load_path(FIXTURES / "PI003-unbound-immediate-pvc")
+    claim = next(
+        v["persistentVolumeClaim"]["claimName"]
+        for v in b.pod["spec"]["volumes"]
+        if "persistentVolumeClaim" in v
+    )
+    ns = b.pod["metadata"]["namespace"]
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{claim}.1", "namespace": ns},
+        "involvedObject": {"kind": "PersistentVolumeClaim", "name": claim, "namespace": ns},
+        "reason": "ProvisioningFailed",
+        "type": "Warning",
+        "message": 'storageclass.storage.k8s.io "nfs-legacy" not found',
+        "source": {"component": "persistentvolume-controller"},
+        "count": 12,
+        "lastTimestamp": b.pod["metadata"]["creationTimestamp"],
+    }
+    report = diagnose(replace(b, events=(*b.events, event)))
+    (f,) = [f for f in report.findings if f.code == "PI003"]
+    assert 'storageclass.storage.k8s.io "nfs-legacy" not found' in f.title
+    assert any(
+        e.ref.startswith(f"PersistentVolumeClaim {claim}: Warning ProvisioningFailed")
+        for e in f.evidence
+    )
+    # an event about another claim of the namespace is not this pod's
+    other = {**event, "involvedObject": {**event["involvedObject"], "name": "someone-else"}}
+    report = diagnose(replace(b, events=(*b.events, other)))
+    (f,) = [f for f in report.findings if f.code == "PI003"]
+    assert "nfs-legacy" not in f.title
+
+
+def test_the_nodes_conditions_say_it_is_lost() -> None:
+    (b,) = load_path(FIXTURES / "ok-completed-init-running-app")
+    node = b.pod["spec"]["nodeName"]
+    lost = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": node},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "Unknown",
+                    "reason": "NodeStatusUnknown",
+                    "message": "Kubelet stopped posting node status.",
+                }
+            ]
+        },
+    }
+    assert "PI008" in [c for c, _ in _codes(replace(b, related=(lost,)))]
+    ready = copy.deepcopy(lost)
+    ready["status"]["conditions"][0].update(status="True", reason="KubeletReady")
+    assert "PI008" not in [c for c, _ in _codes(replace(b, related=(ready,)))]
+
+
+def _unschedulable(message: str) -> Bundle:
+    (b,) = load_path(FIXTURES / "PI002-node-selector-no-match")
+    events = [copy.deepcopy(e) for e in b.events]
+    for e in events:
+        if e.get("reason") == "FailedScheduling":
+            e["message"] = message
+    pod = copy.deepcopy(b.pod)
+    for c in pod["status"]["conditions"]:
+        if c["type"] == "PodScheduled":
+            c["message"] = message
+    return replace(b, pod=pod, events=tuple(events))
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        # 1.20-1.21
+        ("0/3 nodes are available: 3 node(s) didn't match node selector.", "PI002"),
+        (
+            "0/3 nodes are available: 1 node(s) had taint {node-role.kubernetes.io/master: }, "
+            "that the pod didn't tolerate, 2 node(s) didn't match node selector.",
+            "PI002",
+        ),
+        ("0/4 nodes are available: 4 pod has unbound immediate PersistentVolumeClaims.", "PI003"),
+        ("0/2 nodes are available: 2 node(s) had volume node affinity conflict.", "PI003"),
+        ("0/3 nodes are available: 3 Insufficient ephemeral-storage.", "PI001"),
+        # 1.22+
+        (
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. "
+            "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+            "PI002",
+        ),
+        (
+            "0/6 nodes are available: 1 node(s) had untolerated taint "
+            "{node-role.kubernetes.io/control-plane: }, 5 node(s) had volume node affinity "
+            "conflict. preemption: 0/6 nodes are available: 6 Preemption is not helpful for "
+            "scheduling.",
+            "PI003",
+        ),
+        # a plugin or a future release the rules do not know: never silent
+        ("0/3 nodes are available: 3 node(s) were refused by the FancyPlacement plugin.", "PI801"),
+    ],
+)
+def test_scheduler_messages_in_every_wording(message: str, code: str) -> None:
+    assert _codes(_unschedulable(message))[0][0] == code
+
+
+def test_the_example_still_loads_as_shipped() -> None:
+    assert json.loads((EXAMPLE / "pod.json").read_text())["kind"] == "Pod"
