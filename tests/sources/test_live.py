@@ -572,7 +572,7 @@ def test_live_reads_the_claim_and_the_node_only_when_a_finding_needs_them(
             env, lost["metadata"]["name"], "-n", lost["metadata"]["namespace"],
             "--kubeconfig", str(cfg), "-o", "json",
         )  # fmt: skip
-        assert [f["code"] for f in json.loads(res.stdout)["reports"][0]["findings"]][0] == "PI008"
+        assert json.loads(res.stdout)["reports"][0]["findings"][0]["code"] == "PI008"
         node = lost["spec"]["nodeName"]
         assert any(p.endswith(f"/api/v1/nodes/{node}") for _, p in srv.request_log[before:])
         for case in (healthy,):
