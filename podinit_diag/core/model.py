@@ -129,6 +129,8 @@ class ContainerView:
     started_at: datetime | None
     terminated: Termination | None  # the current state, when terminated
     last_terminated: Termination | None  # lastState.terminated
+    # ``command`` then ``args``, their strings joined by spaces: what several rules search
+    argv: str = ""
 
     @property
     def spec_ref(self) -> str:

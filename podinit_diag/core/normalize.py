@@ -146,6 +146,9 @@ def _container(
         started_at=parse_time(detail.get("startedAt")),
         terminated=terminated,
         last_terminated=_termination(last, f"{ref}.lastState.terminated") if last else None,
+        argv=" ".join(
+            w for key in ("command", "args") for w in as_list(spec.get(key)) if isinstance(w, str)
+        ),
     )
 
 

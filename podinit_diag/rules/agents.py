@@ -41,12 +41,6 @@ _ENDLESS = lazy(
 )
 
 
-def _words(c: ContainerView) -> str:
-    return " ".join(
-        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
-    )
-
-
 def _image(c: ContainerView) -> str:
     image = c.spec.get("image")
     return image.lower() if isinstance(image, str) else ""
@@ -57,7 +51,7 @@ def is_proxy(c: ContainerView) -> bool:
     text = f"{c.name.lower()} {_image(c)}"
     if not any(h in text for h in _AGENT_HINTS):
         return False
-    return not _ONE_SHOT.search(f"{c.name.lower()} {_words(c)}")
+    return not _ONE_SHOT.search(f"{c.name.lower()} {c.argv}")
 
 
 def is_mesh_setup(c: ContainerView) -> bool:
@@ -65,7 +59,7 @@ def is_mesh_setup(c: ContainerView) -> bool:
     linkerd-network-validator): it runs before the proxy by design."""
     text = f"{c.name.lower()} {_image(c)}"
     mesh = ("istio", "linkerd", "proxyv2", "proxy-init", "appmesh", "consul", "kuma")
-    return any(m in text for m in mesh) and bool(_ONE_SHOT.search(f"{c.name.lower()} {_words(c)}"))
+    return any(m in text for m in mesh) and bool(_ONE_SHOT.search(f"{c.name.lower()} {c.argv}"))
 
 
 def never_exits(c: ContainerView) -> str:
@@ -73,8 +67,8 @@ def never_exits(c: ContainerView) -> str:
     proxy or agent, or a command that loops without an exit."""
     if is_proxy(c):
         return f"{c.name} runs a long-lived proxy/agent ({_image(c) or c.name})"
-    words = _words(c)
-    m = _ENDLESS.search(words)
+    words = c.argv
+    m = _ENDLESS.search(words) if "while" in words or "tail" in words else None
     if m is not None:
         return f"its command loops forever (`{m.group(0).strip()}`)"
     return ""
@@ -97,10 +91,10 @@ def local_ports(c: ContainerView, extra: str = "") -> set[str]:
         for e in as_list(c.spec.get("env"))
         if isinstance(e, dict) and isinstance(e.get("value"), str)
     }
-    ports = {
-        m.group(1) or m.group(2)
-        for m in _LOCAL.finditer(f"{_words(c)} {' '.join(env.values())} {extra}")
-    }
+    text = f"{c.argv} {' '.join(env.values())} {extra}"
+    if "localhost" not in text and "127.0.0.1" not in text and "::1" not in text:
+        return set()
+    ports = {m.group(1) or m.group(2) for m in _LOCAL.finditer(text)}
     if any(v in _LOOPBACK for k, v in env.items() if k.endswith("HOST")):
         ports |= {v for k, v in env.items() if k.endswith("PORT") and v.isdigit()}
     return ports
@@ -113,4 +107,4 @@ def listens_on(c: ContainerView) -> set[str]:
         for p in as_list(c.spec.get("ports"))
         if isinstance(p, dict) and p.get("containerPort") is not None
     }
-    return ports | {m.group(1) for m in _LISTENS.finditer(_words(c))}
+    return ports | {m.group(1) for m in _LISTENS.finditer(c.argv)}

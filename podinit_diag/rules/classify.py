@@ -378,8 +378,11 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
                 continue  # waiting its turn behind earlier containers: nothing of its own
         if killed:
             continue
-        if c.kind is ContainerKind.APP and c.state == "running" and c.ready and not c.restart_count:
-            continue  # healthy: the common case, decided without reading events
+        if c.state == "running" and c.ready and not c.restart_count:
+            if c.kind is ContainerKind.APP or (c.kind is ContainerKind.SIDECAR and c.started):
+                continue  # healthy: the common case, decided without reading events
+        elif c.kind is ContainerKind.INIT and c.completed and not _oom_killed(c.terminated):
+            continue  # done with its step: whatever it did before is history
         v = _decide(Facts(c, snap, config, job_over))
         if v is not None:
             out.append(v)
@@ -625,6 +628,8 @@ _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def find_sleep(c: ContainerView) -> Sleep | None:
     """The longest sleep in the container's argv (``command`` followed by ``args``)."""
+    if "sleep" not in c.argv:
+        return None
     lists = {key: as_list(c.spec.get(key)) for key in ("command", "args")}
     candidates: list[tuple[str, tuple[tuple[str, object], ...]]] = [
         (w, ((f"{c.spec_ref}.{key}[{i}]", w),))
@@ -633,7 +638,7 @@ def find_sleep(c: ContainerView) -> Sleep | None:
         if isinstance(w, str)
     ]
     # `command: [sleep]` + `args: ["10m"]`: the call spans elements, even both lists.
-    argv = " ".join(w for items in lists.values() for w in items if isinstance(w, str))
+    argv = c.argv
     whole = tuple((f"{c.spec_ref}.{key}", items) for key, items in lists.items() if items)
     candidates.append((argv, whole))
     best: Sleep | None = None

@@ -35,6 +35,18 @@ _NETWORK_COMMAND = lazy(
     r"\b(?:wget|curl|nc|ncat|telnet|psql|pg_isready|mysql|mysqladmin|redis-cli|mongo|mongosh"
     r"|nslookup|dig|getent|kubectl|helm|git|gsutil|gcloud|aws|az|pip|npm|apt-get|apk)\b"
 )
+# A word each of the _WAITS patterns needs (a cheap test before running them).
+_WAIT_WORDS = (
+    "nslookup",
+    "getent",
+    "nc",
+    "pg_isready",
+    "mysqladmin",
+    "redis-cli",
+    "http",
+    "wait-for",
+    "dockerize",
+)
 _VAR = lazy(r"\$\((\w+)\)|\$\{(\w+)\}|\$(\w+)")
 
 
@@ -51,17 +63,16 @@ class Dependency:
 
 def wait_targets(c: ContainerView) -> list[tuple[str, str | None]]:
     """(host, port) pairs the container's command waits on, env references expanded."""
-    env = {
-        as_str(e.get("name")): as_str(e.get("value"))
-        for e in map(as_dict, as_list(c.spec.get("env")))
-        if isinstance(e.get("value"), str)
-    }
-    words = [
-        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
-    ]
-    argv = _VAR.sub(
-        lambda m: env.get(next(g for g in m.groups() if g), m.group(0)), " ".join(words)
-    )
+    argv = c.argv
+    if not any(word in argv for word in _WAIT_WORDS):
+        return []  # most commands wait on nothing: skip the patterns
+    if "$" in argv:
+        env = {
+            as_str(e.get("name")): as_str(e.get("value"))
+            for e in map(as_dict, as_list(c.spec.get("env")))
+            if isinstance(e.get("value"), str)
+        }
+        argv = _VAR.sub(lambda m: env.get(next(g for g in m.groups() if g), m.group(0)), argv)
     found: list[tuple[str, str | None]] = []
     for pattern in _WAITS:
         for m in pattern.finditer(argv):
@@ -87,19 +98,16 @@ def wait_step(c: ContainerView) -> str | None:
     m = _WAIT_NAME.match(c.name)
     if m is not None:
         return (m.group("what") or m.group("ready") or "").strip("-_")
-    words = " ".join(
-        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
-    )
-    if _WAIT_COMMAND.search(words) or ("image" in c.spec and "wait-for" in str(c.spec["image"])):
+    words = c.argv
+    if ("wait" in words and _WAIT_COMMAND.search(words)) or (
+        "image" in c.spec and "wait-for" in str(c.spec["image"])
+    ):
         return ""
     return None
 
 
 def uses_network(c: ContainerView) -> bool:
-    words = " ".join(
-        w for key in ("command", "args") for w in as_list(c.spec.get(key)) if isinstance(w, str)
-    )
-    return _NETWORK_COMMAND.search(words) is not None
+    return _NETWORK_COMMAND.search(c.argv) is not None
 
 
 def find_unavailable_dependency(c: ContainerView, snap: PodSnapshot) -> Dependency | None:

@@ -30,7 +30,7 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.core.normalize import as_int
-from podinit_diag.core.timeline import current_step, init_timeline
+from podinit_diag.core.timeline import current_step
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import GRACE, deletion_overdue
@@ -122,10 +122,10 @@ def _situation(ctx: RuleContext) -> Situation | None:
 
 def _waits_on(snap: PodSnapshot, step: ConditionStep) -> ContainerView | None:
     if step.type == "Initialized":
-        blocking = next((s for s in init_timeline(snap) if s.blocking), None)
-        if blocking is not None:
-            return snap.container(blocking.name)
-        return next((c for c in snap.init_containers if not c.past_init_step), None)
+        # The blocking step of the init timeline: the first the kubelet has reached (it
+        # has a status) that is not done; else the first not done.
+        pending = [c for c in snap.init_containers if not c.past_init_step]
+        return next((c for c in pending if c.status is not None), pending[0] if pending else None)
     if step.type in ("ContainersReady", "Ready"):
         return next((c for c in snap.app_containers if not c.ready), None)
     return None

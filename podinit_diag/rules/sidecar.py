@@ -192,8 +192,6 @@ def sidecar_order(ctx: RuleContext) -> Iterator[Draft]:
         run it as the proxy's UID).
     """
     snap = ctx.snap
-    if not ctx.verdicts:
-        return
     for v in ctx.verdicts:
         c = v.container
         if c.kind is not ContainerKind.INIT or v.code == "PI408" or v.category is Category.WAIT:

@@ -4,10 +4,12 @@ network targets in log lines."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
-from podinit_diag.core.model import ContainerKind, ContainerView
+from podinit_diag.core.model import Bundle, ContainerView
+from podinit_diag.core.normalize import normalize
 from podinit_diag.rules.classify import find_sleep
 from podinit_diag.rules.logscan import Category, classify, network_target
 
@@ -108,25 +110,11 @@ def test_log_classification(line: str, category: Category | None) -> None:
 
 
 def _container(command: object, args: object) -> ContainerView:
+    """The init container of a pod with that command and args, as normalization sees it."""
     spec = {"name": "c", "command": command, "args": args}
-    return ContainerView(
-        "c",
-        ContainerKind.INIT,
-        0,
-        0,
-        spec,
-        None,
-        None,
-        "running",
-        "",
-        "",
-        0,
-        False,
-        True,
-        None,
-        None,
-        None,
-    )
+    pod = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"initContainers": [spec]}}
+    (c,) = normalize(Bundle(pod=pod), datetime(2026, 1, 1, tzinfo=UTC)).containers
+    return c
 
 
 @pytest.mark.parametrize(
