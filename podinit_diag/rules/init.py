@@ -333,13 +333,9 @@ def init_dependency_unavailable(ctx: RuleContext) -> Iterator[Draft]:
                 f"-n {dep.namespace} -l kubernetes.io/service-name={dep.service}`) or fix its "
                 f"selector; init container {c.name} finishes once they are."
             )
-        if v.running_for is not None:
-            state = f"has been waiting {human_duration(v.running_for)}"
-            proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
-            proof += [ev.log(v.log_hit)] if v.log_hit else []
-        else:
-            state = f"fails ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
-            proof = ev.failure(v, snap)
+        state, proof = _stuck(
+            v, snap, "", f"fails ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
+        )
         proof += list(dep.evidence) + _command_evidence(c)
         yield Draft(
             c,
@@ -463,13 +459,9 @@ def init_network_failure(ctx: RuleContext) -> Iterator[Draft]:
         c, hit = v.container, v.log_hit
         what = hit.text if hit else v.message
         label = v.category.value if v.category else "network failure"
-        if v.running_for is not None:
-            state = f"has been waiting {human_duration(v.running_for)}"
-            proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
-            proof += [ev.log(hit)] if hit else []
-        else:
-            state = f"fails with {ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)}"
-            proof = ev.failure(v, snap)
+        state, proof = _stuck(
+            v, snap, "", f"fails with {ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)}"
+        )
         proof += _command_evidence(c)
         yield Draft(
             c,
@@ -488,13 +480,12 @@ def _unproven_dependency(v: Verdict, snap: PodSnapshot) -> Draft:
         f"{said.host}:{said.port}" if said and said.port else said.host if said else ""
     )
     on = f" for {target}" if target else ""
-    if v.running_for is not None:
-        state = f"has been waiting {human_duration(v.running_for)}{on}"
-        proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
-        proof += [ev.log(hit)] if hit else []
-    else:
-        state = f"gave up waiting{on} ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})"
-        proof = ev.failure(v, snap)
+    state, proof = _stuck(
+        v,
+        snap,
+        on,
+        f"gave up waiting{on} ({ev.exit_phrase(v.termination)}, {ev.restarts_phrase(c)})",
+    )
     quote = f": {ev.short(hit.text)}" if hit else ""
     check = (
         f"Check that {target} is deployed and answering from namespace {snap.namespace} "
@@ -510,6 +501,18 @@ def _unproven_dependency(v: Verdict, snap: PodSnapshot) -> Draft:
         tuple(proof + _command_evidence(c)),
         f"{check}; then init container {c.name} can finish. Give the wait a timeout so that it "
         f"fails visibly.",
+    )
+
+
+def _stuck(v: Verdict, snap: PodSnapshot, on: str, failing: str) -> tuple[str, list[Evidence]]:
+    """How a waiting init container is stuck, for its title, with the evidence: running for
+    how long (its start and its log line), or ``failing`` (the failed run's evidence)."""
+    c = v.container
+    if v.running_for is None:
+        return failing, ev.failure(v, snap)
+    proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
+    return f"has been waiting {human_duration(v.running_for)}{on}", proof + (
+        [ev.log(v.log_hit)] if v.log_hit else []
     )
 
 
