@@ -92,7 +92,7 @@ class Verdict:
     sleep: Sleep | None = None
     probes: tuple[EventView, ...] = ()
     dependency: Dependency | None = None
-    waits_on: tuple[str, ...] = ()  # hosts the command polls (unproven to be down)
+    waits_on: tuple[str, ...] = ()  # what it waits on, unproven to be down: hosts, a name
     network: bool = False  # the trouble is (or may be) reaching something over the network
 
 
@@ -278,7 +278,7 @@ INIT_CASES: tuple[Case, ...] = (
     _failed("PI102", lambda f: f.restart_never),
     _failed("PI101"),
     _case(None, lambda f: not f.running),
-    _case("PI408", lambda f: bool(f.never_exits), "running_for", "message=never_exits"),
+    _case("PI408", lambda f: bool(f.never_exits), "running_for"),
     _case("PI108", lambda f: f.sleeps_past_stuck, "running_for", "sleep"),
     _case(None, lambda f: not f.stuck),
     _case(

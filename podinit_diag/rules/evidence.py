@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from podinit_diag.core.access import as_dict
 from podinit_diag.core.exitcodes import describe
 from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import (
@@ -49,6 +50,13 @@ def termination(t: Termination) -> list[Evidence]:
     if t.reason:
         out.append(status(f"{t.ref}.reason", t.reason))
     return out
+
+
+def running_since(c: ContainerView) -> Evidence:
+    """When the running container started, quoted from the raw status so that the evidence
+    matches the pod byte for byte."""
+    raw = as_dict(as_dict(as_dict(c.status).get("state")).get("running")).get("startedAt")
+    return status(f"{c.status_ref}.state.running.startedAt", raw)
 
 
 def waiting(c: ContainerView) -> list[Evidence]:

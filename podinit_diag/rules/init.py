@@ -257,7 +257,7 @@ def init_stuck(ctx: RuleContext) -> Iterator[Draft]:
     for v in ctx.verdicts_for("PI106"):
         c = v.container
         ran = human_duration(v.running_for) if v.running_for else "?"
-        proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
+        proof = [ev.running_since(c)]
         proof += _command_evidence(c)
         if v.log_hit:
             proof.append(ev.log(v.log_hit))
@@ -371,7 +371,7 @@ def init_sleeps(ctx: RuleContext) -> Iterator[Draft]:
         ran = f"; it has been running for {human_duration(v.running_for)}" if v.running_for else ""
         proof = [ev.spec(ref, value) for ref, value in s.where]
         if c.started_at:
-            proof.append(ev.status(f"{c.status_ref}.state.running.startedAt", _started(c)))
+            proof.append(ev.running_since(c))
         yield Draft(
             c,
             f"Init container {c.name} sleeps {length} (`{s.text}`){ran}",
@@ -510,7 +510,7 @@ def _stuck(v: Verdict, snap: PodSnapshot, on: str, failing: str) -> tuple[str, l
     c = v.container
     if v.running_for is None:
         return failing, ev.failure(v, snap)
-    proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _started(c))]
+    proof = [ev.running_since(c)]
     return f"has been waiting {human_duration(v.running_for)}{on}", proof + (
         [ev.log(v.log_hit)] if v.log_hit else []
     )
@@ -555,11 +555,6 @@ def _command_evidence(c: ContainerView) -> list[Evidence]:
         if isinstance(value, list) and value:
             out.append(ev.spec(f"{c.spec_ref}.{key}", value))
     return out
-
-
-def _started(c: ContainerView) -> object:
-    # Quoted from the raw status so that the evidence matches the pod byte for byte.
-    return as_dict(as_dict(as_dict(c.status).get("state")).get("running")).get("startedAt")
 
 
 def _seconds(s: float) -> str:

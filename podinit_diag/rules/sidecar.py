@@ -8,7 +8,6 @@ stopped at the end of a Job is expected and never reported.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 
 from podinit_diag.core.access import as_dict
 from podinit_diag.core.kubetime import human_duration
@@ -22,9 +21,15 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.rules import evidence as ev
-from podinit_diag.rules.agents import is_mesh_setup, is_proxy, listens_on, local_ports
+from podinit_diag.rules.agents import (
+    is_mesh_setup,
+    is_proxy,
+    listens_on,
+    local_ports,
+    never_exits,
+)
 from podinit_diag.rules.base import Draft, RuleContext, rule
-from podinit_diag.rules.classify import event_count
+from podinit_diag.rules.classify import GRACE, event_count
 from podinit_diag.rules.dependency import uses_network
 from podinit_diag.rules.logscan import Category
 
@@ -298,10 +303,7 @@ def _about(e: EventView, c: ContainerView) -> bool:
 
 
 def _held_long(snap: PodSnapshot, p: ContainerView) -> bool:
-    return p.started_at is not None and snap.now - p.started_at >= HOLD_GRACE
-
-
-HOLD_GRACE = timedelta(minutes=3)
+    return p.started_at is not None and snap.now - p.started_at >= GRACE
 
 
 def _job_pod(snap: PodSnapshot) -> bool:
@@ -343,9 +345,7 @@ def proxy_keeps_job_running(ctx: RuleContext) -> Iterator[Draft]:
         t = main.terminated
         assert t is not None
         ended = f", {human_duration(snap.now - t.finished_at)} ago" if t.finished_at else ""
-        proof = ev.termination(t) + [
-            ev.status(f"{p.status_ref}.state.running.startedAt", _running_since(p))
-        ]
+        proof = ev.termination(t) + [ev.running_since(p)]
         yield Draft(
             p,
             f"Job pod cannot complete: container {main.name} finished ({ev.exit_phrase(t)}"
@@ -357,10 +357,6 @@ def proxy_keeps_job_running(ctx: RuleContext) -> Iterator[Draft]:
             f"--quitquitquit), or disable injection for the Job.",
         )
         return
-
-
-def _running_since(c: ContainerView) -> object:
-    return as_dict(as_dict(as_dict(c.status).get("state")).get("running")).get("startedAt")
 
 
 @rule(
@@ -394,14 +390,14 @@ def proxy_as_init_container(ctx: RuleContext) -> Iterator[Draft]:
         c = v.container
         after = [x.name for x in snap.containers if x.order > c.order]
         ran = f" for {human_duration(v.running_for)}" if v.running_for else ""
-        proof = [ev.status(f"{c.status_ref}.state.running.startedAt", _running_since(c))]
+        proof = [ev.running_since(c)]
         proof += [ev.image_evidence(c)]
         for key in ("command", "args"):
             if c.spec.get(key):
                 proof.append(ev.spec(f"{c.spec_ref}.{key}", c.spec.get(key)))
         yield Draft(
             c,
-            f"Init container {c.name} never exits ({v.message}) but is declared as a regular "
+            f"Init container {c.name} never exits ({never_exits(c)}) but is declared as a regular "
             f"init container: it has been running{ran} and holds "
             f"{', '.join(after) or 'the pod'}",
             tuple(proof),
