@@ -36,6 +36,9 @@ from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import GRACE, deletion_overdue
 
 _NOT_STARTED = frozenset({"ContainerCreating", "PodInitializing", ""})
+# A Failed pod whose containers explain it needs nothing from here; these ends need no
+# explanation either (a Job's pod stopped by its controller).
+_JOB_ENDS = ("DeadlineExceeded", "BackoffLimitExceeded")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Stall:
     waiting: timedelta
 
 
-def stall(ctx: RuleContext) -> Stall | None:
+def _stall(ctx: RuleContext) -> Stall | None:
     """The step the pod has waited at past its grace period; None when Ready, finished or
     still within the grace period."""
     snap = ctx.snap
@@ -84,7 +87,7 @@ class Situation:
     """Which fallback speaks for a stalled pod (one of them at most), and about what."""
 
     code: str
-    stall: Stall
+    stall: Stall | None  # None: a Failed pod, past every step
     container: ContainerView | None
 
 
@@ -100,7 +103,9 @@ def _situation(ctx: RuleContext) -> Situation | None:
     snap = ctx.snap
     if snap.condition_true("Ready"):
         return None
-    s = stall(ctx)
+    if snap.phase == "Failed" and not snap.deleted and snap.reason not in _JOB_ENDS:
+        return Situation("PI806", None, None)  # refused or stopped by the kubelet, unexplained
+    s = _stall(ctx)
     if s is None:
         return None
     if not snap.node:
@@ -199,7 +204,7 @@ def unschedulable_unexplained(ctx: RuleContext) -> Iterator[Draft]:
     """
     snap = ctx.snap
     sit = situation(ctx)
-    if sit is None or sit.code != "PI801":
+    if sit is None or sit.code != "PI801" or sit.stall is None:
         return
     s = sit.stall
     spec = as_dict(snap.pod.get("spec"))
@@ -255,7 +260,7 @@ def pod_setup_stalled(ctx: RuleContext) -> Iterator[Draft]:
     """
     snap = ctx.snap
     sit = situation(ctx)
-    if sit is None or sit.code != "PI802":
+    if sit is None or sit.code != "PI802" or sit.stall is None:
         return
     s = sit.stall
     setup = s.step.type == "PodReadyToStartContainers"
@@ -305,7 +310,7 @@ def app_not_started(ctx: RuleContext) -> Iterator[Draft]:
     """
     snap = ctx.snap
     sit = situation(ctx)
-    if sit is None or sit.code != "PI803" or sit.container is None:
+    if sit is None or sit.code != "PI803" or sit.container is None or sit.stall is None:
         return
     s, waiting = sit.stall, sit.container
     hooks = _before_hooks(snap, waiting)
@@ -353,7 +358,7 @@ def sidecar_not_started(ctx: RuleContext) -> Iterator[Draft]:
     """
     snap = ctx.snap
     sit = situation(ctx)
-    if sit is None or sit.code != "PI804" or sit.container is None:
+    if sit is None or sit.code != "PI804" or sit.container is None or sit.stall is None:
         return
     c = sit.container
     ran = snap.now - c.started_at if c.started_at else sit.stall.waiting
@@ -467,13 +472,20 @@ def pod_not_ready(ctx: RuleContext) -> Iterator[Draft]:
         container so that the search can start there.
     How to fix:
         Start at the container and step named: ``kubectl describe pod``, its logs, and its
-        probes; for a readiness gate, the controller that should set the condition.
+        probes; for a readiness gate, the controller that should set the condition. A pod
+        the kubelet failed without a container to blame (``OutOfcpu``,
+        ``UnexpectedAdmissionError``, ``NodeAffinity``, ``Terminated``) is reported with the
+        kubelet's reason and message: usually its controller replaces it; delete the
+        leftovers.
     """
     snap = ctx.snap
     sit = situation(ctx)
     if sit is None or sit.code != "PI806":
         return
     s = sit.stall
+    if s is None:
+        yield _failed_pod(snap)
+        return
     c = s.container
     gates = [
         as_str(as_dict(g).get("conditionType"))
@@ -493,6 +505,23 @@ def pod_not_ready(ctx: RuleContext) -> Iterator[Draft]:
             f"reason and the pod's events."
         )
     yield Draft(c, title, tuple(_proof(s, snap)), fix)
+
+
+def _failed_pod(snap: PodSnapshot) -> Draft:
+    status = as_dict(snap.pod.get("status"))
+    proof = [ev.status("$.status.phase", "Failed")]
+    for key in ("reason", "message"):
+        if status.get(key):
+            proof.append(ev.status(f"$.status.{key}", status.get(key)))
+    said = ": ".join(as_str(status.get(k)) for k in ("reason", "message") if status.get(k))
+    return Draft(
+        None,
+        f"Pod failed{f' ({ev.short(said)})' if said else ' and no container says why'}",
+        tuple(proof),
+        f"Read the kubelet's reason above (`kubectl describe pod {snap.name} -n "
+        f"{snap.namespace}`): a pod refused at admission (OutOfcpu, UnexpectedAdmissionError, "
+        f"NodeAffinity) is replaced by its controller; delete the failed leftovers.",
+    )
 
 
 RULES = (

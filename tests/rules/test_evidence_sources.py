@@ -201,3 +201,21 @@ def test_scheduler_messages_in_every_wording(message: str, code: str) -> None:
 
 def test_the_example_still_loads_as_shipped() -> None:
     assert json.loads((EXAMPLE / "pod.json").read_text())["kind"] == "Pod"
+
+
+def test_a_pod_the_kubelet_refused_is_never_silent() -> None:
+    """Rejected at admission (the kubelet's OutOfcpu): phase Failed, no container ran."""
+    (b,) = load_path(FIXTURES / "ok-completed-init-running-app")
+    pod = copy.deepcopy(b.pod)
+    pod["status"] = {
+        "phase": "Failed",
+        "reason": "OutOfcpu",
+        "message": "Pod was rejected: Node didn't have enough resource: cpu, requested: 500, "
+        "used: 3800, capacity: 4000",
+        "startTime": pod["status"]["startTime"],
+    }
+    report = diagnose(replace(b, pod=pod, events=()))
+    assert [(f.code, f.container) for f in report.findings if f.severity.value != "info"] == [
+        ("PI806", None)
+    ]
+    assert "OutOfcpu" in report.findings[0].title
