@@ -108,6 +108,7 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
 
 
 _WARNING = Severity.WARNING.rank
+_CONSEQUENCE = 9  # after every finding of the container it follows from
 _BY_CONTAINER = (Stage.CONTAINERS.value, Stage.FALLBACK.value)
 
 
@@ -136,6 +137,8 @@ def _run(
                 stage, priority, severity = r.rank
                 # Pod-level stages rank by cause, whichever container a finding names.
                 order = c.order if c and stage in _BY_CONTAINER else -1
+                if d.behind is not None:
+                    order, priority = d.behind.order, _CONSEQUENCE
                 key = (stage, order, priority, severity, r.code, d.title)
                 ranked.append((key, f))
         except Exception as exc:

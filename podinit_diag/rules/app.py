@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.kubetime import human_duration
+from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
     ContainerKind,
     ContainerView,
@@ -15,6 +16,7 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.rules import evidence as ev
+from podinit_diag.rules.agents import listens_on, local_ports
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import Verdict
 
@@ -54,9 +56,61 @@ def _shared_init_output(
     return out
 
 
-def _crash_draft(v: Verdict, snap: PodSnapshot, headline: str, fix: str) -> Draft:
-    c = v.container
+_SOCKET = lazy(r"(/[\w./-]+\.sock(?:et)?)\b|\bunix:?/*(/[\w./-]+)")
+
+
+def _provider(v: Verdict, ctx: RuleContext) -> tuple[ContainerView, str] | None:
+    """The sidecar this crashed container talks to, when it is in trouble itself or was
+    restarted: one serving the ``localhost`` port its failure names, or the unix socket on a
+    volume both mount. (The container, what it serves.)"""
+    c, snap = v.container, ctx.snap
+    text = v.log_hit.text if v.log_hit is not None else v.message
+    if not text:
+        return None
+    troubled = {x.container.name for x in ctx.verdicts} | {
+        x.name for x in snap.containers if x.restart_count
+    }
+    others = [x for x in snap.containers if x is not c and x.name in troubled]
+    if not others:
+        return None
+    ports = local_ports(c, text)
+    for other in others:
+        served = ports & listens_on(other)
+        if served:
+            return other, f"localhost:{min(served)}"
+    m = _SOCKET.search(text)
+    if m is None:
+        return None
+    path = m.group(1) or m.group(2)
+    mounts = {
+        as_str(as_dict(x).get("name")): as_str(as_dict(x).get("mountPath")).rstrip("/")
+        for x in as_list(c.spec.get("volumeMounts"))
+    }
+    volume = next((n for n, at in mounts.items() if at and path.startswith(at + "/")), None)
+    for other in others:
+        theirs = {as_str(as_dict(x).get("name")) for x in as_list(other.spec.get("volumeMounts"))}
+        if volume is not None and volume in theirs:
+            return other, f"the socket {path} on volume {volume}"
+    return None
+
+
+def _crash_draft(v: Verdict, ctx: RuleContext, headline: str, fix: str) -> Draft:
+    c, snap = v.container, ctx.snap
     proof = ev.failure(v, snap)
+    provider = _provider(v, ctx)
+    if provider is not None:
+        other, what = provider
+        proof += ev.restarts(other) + ev.waiting(other)
+        failing = any(x.container is other for x in ctx.verdicts)
+        gone = "is failing" if failing else f"has {ev.restarts_phrase(other)}"
+        return Draft(
+            c,
+            f"{headline}; it uses {what}, served by {ev.who(other)}, which {gone}",
+            tuple(proof),
+            f"Fix {ev.who(other)} first (`{ev.logs_command(snap, other, True)}`); "
+            f"container {c.name} recovers once what it serves is back.",
+            behind=other,
+        )
     shared = _shared_init_output(c, snap)
     implicated = ""
     if shared:
@@ -87,7 +141,9 @@ def app_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         failure within the last 10 minutes, in a pod whose ``restartPolicy`` restarts it, when
         no more specific cause applies (OOM kill PI502, missing command PI505, liveness probe
         PI503). When init containers completed and wrote a shared ``emptyDir`` the container
-        reads, the finding says so: their output is a suspect.
+        reads, the finding says so: their output is a suspect. When its failure names a
+        ``localhost`` port or a unix socket that a failing or restarted sidecar serves, the
+        finding says that the sidecar went away and ranks right after the sidecar's own.
     Why it happens:
         The application fails at start-up (bad configuration, a missing dependency, a schema
         it does not expect) or crashes later; a config file rendered by an init container may
@@ -102,7 +158,7 @@ def app_crashloop(ctx: RuleContext) -> Iterator[Draft]:
         looping = "is crash-looping" if c.restart_count else "failed"
         yield _crash_draft(
             v,
-            snap,
+            ctx,
             f"Container {c.name} {looping}: {ev.exit_phrase(v.termination)}, "
             f"{ev.restarts_phrase(c)}",
             f"Read `{ev.logs_command(snap, c, c.state != 'terminated')}` and fix container "
@@ -231,7 +287,7 @@ def app_exited_error(ctx: RuleContext) -> Iterator[Draft]:
         c = v.container
         yield _crash_draft(
             v,
-            snap,
+            ctx,
             f"Container {c.name} exited with {ev.exit_phrase(v.termination)}; restartPolicy is "
             f"Never, so pod {snap.name} has failed",
             f"Read `{ev.logs_command(snap, c, False)}`, fix container {c.name} in "

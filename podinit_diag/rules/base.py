@@ -104,6 +104,9 @@ class Draft:
     title: str
     evidence: tuple[Evidence, ...]
     fix: str
+    # The container whose trouble this one follows from: the finding ranks right after that
+    # container's own findings (an app that fails because its sidecar went away).
+    behind: ContainerView | None = None
 
 
 RuleFunc = Callable[[RuleContext], Iterable[Draft]]

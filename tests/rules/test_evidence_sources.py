@@ -219,3 +219,13 @@ def test_a_pod_the_kubelet_refused_is_never_silent() -> None:
         ("PI806", None)
     ]
     assert "OutOfcpu" in report.findings[0].title
+
+
+def test_an_app_failing_because_its_sidecar_went_away_ranks_after_the_sidecar() -> None:
+    (gone,) = load_path(FIXTURES / "PI501-app-fails-because-cloud-sql-proxy-went-away")
+    first, second = diagnose(gone).findings
+    assert (first.container, second.container) == ("cloud-sql-proxy", "orders-api")
+    assert "localhost:5432, served by container cloud-sql-proxy" in second.title
+    (healthy,) = load_path(FIXTURES / "PI501-app-refused-while-cloud-sql-proxy-healthy")
+    (only,) = diagnose(healthy).findings
+    assert only.container == "orders-api" and "served by" not in only.title
