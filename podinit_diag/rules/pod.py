@@ -9,7 +9,7 @@ finding with the node counts the scheduler gave.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 
 from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.lazyre import lazy
@@ -577,7 +577,8 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
     What it detects:
         ``status.reason`` ``Evicted`` or ``Preempted``, a ``Preempted`` event, or a
         ``DisruptionTarget`` condition with reason ``PreemptionByScheduler``,
-        ``TerminationByKubelet`` or ``EvictionByEvictionAPI``.
+        ``TerminationByKubelet`` or ``EvictionByEvictionAPI``. The captured node's pressure
+        conditions (``MemoryPressure``, ``DiskPressure``, ``PIDPressure``) are quoted.
     Why it happens:
         Node pressure (memory, disk, PIDs): the kubelet evicts pods, those using most above
         their requests first; or a higher-priority pod needed the room; or a drain.
@@ -621,6 +622,7 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
             what = what or ev.short(e.message)
     if not proof:
         return
+    proof += _node_conditions(snap, _PRESSURE)
     pressure = re.search(r"low on resource: ([\w-]+)", what)
     fix = (
         f"Node {snap.node or '?'} ran low on {pressure.group(1)}: set requests close to real use "
@@ -635,6 +637,27 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
 
 
 _SETTING_UP = frozenset({"ContainerCreating", "PodInitializing", ""})
+# Node conditions (type, statuses) that explain a pod's end: a node that stopped reporting,
+# and the pressures behind the kubelet's evictions.
+_NOT_READY = {"Ready": ("False", "Unknown")}
+_PRESSURE = {t: ("True",) for t in ("MemoryPressure", "DiskPressure", "PIDPressure")}
+
+
+def _node_conditions(snap: PodSnapshot, wanted: Mapping[str, tuple[str, ...]]) -> list[Evidence]:
+    """The captured node's conditions among ``wanted``, as cluster evidence."""
+    node = snap.related_object("Node", snap.node) if snap.node else None
+    out = []
+    for c in map(as_dict, as_list(as_dict(node.get("status")).get("conditions") if node else [])):
+        kind, status = as_str(c.get("type")), c.get("status")
+        if status in wanted.get(kind, ()):
+            out.append(
+                Evidence(
+                    source="cluster",
+                    ref=f"Node {snap.node} condition {kind}={status}",
+                    text=as_str(c.get("message")) or as_str(c.get("reason")),
+                )
+            )
+    return out
 
 
 def _node_in_doubt(ctx: RuleContext) -> Iterator[tuple[str, str]]:
@@ -698,19 +721,7 @@ def node_lost(ctx: RuleContext) -> Iterator[Draft]:
     if snap.reason == "NodeLost":
         proof.append(ev.status("$.status.reason", "NodeLost"))
     proof += [ev.event(e, snap) for e in snap.events if e.reason == "NodeNotReady"][-1:]
-    for o in snap.related:
-        meta = as_dict(o.get("metadata"))
-        if o.get("kind") != "Node" or meta.get("name") != snap.node:
-            continue
-        for c in map(as_dict, as_list(as_dict(o.get("status")).get("conditions"))):
-            if c.get("type") == "Ready" and c.get("status") in ("False", "Unknown"):
-                proof.append(
-                    Evidence(
-                        source="cluster",
-                        ref=f"Node {snap.node} condition Ready={c.get('status')}",
-                        text=as_str(c.get("message")) or as_str(c.get("reason")),
-                    )
-                )
+    proof += _node_conditions(snap, _NOT_READY)
     if not proof:
         return
     yield Draft(
