@@ -411,6 +411,50 @@ def app_not_ready(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
+@rule(
+    "PI508",
+    "app-exits-cleanly",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
+def app_exits_cleanly(ctx: RuleContext) -> Iterator[Draft]:
+    """An app container runs a one-shot program in a pod that restarts it forever.
+
+    What it detects:
+        An app container restarted (``CrashLoopBackOff``) although its runs end with exit code
+        0 (``Completed``), in a pod with ``restartPolicy: Always`` (a Deployment, StatefulSet,
+        DaemonSet or bare pod).
+    Why it happens:
+        Under ``restartPolicy: Always`` the kubelet restarts a container whenever it exits,
+        success included: a batch command run by a Deployment, a script that starts a daemon
+        in the background and returns, or an image whose entrypoint only prints its help.
+    How to fix:
+        Run one-shot work as a Job or CronJob (``restartPolicy: OnFailure``/``Never``); for a
+        server, keep its process in the foreground (no ``&``, no daemonizing, ``exec`` it).
+    """
+    snap = ctx.snap
+    for v in ctx.verdicts_for("PI508"):
+        c = v.container
+        yield Draft(
+            c,
+            f"Container {c.name} exits with code 0 and is restarted ({ev.restarts_phrase(c)}): "
+            f"restartPolicy Always restarts it whenever it ends, success included",
+            tuple(ev.failure(v, snap) + _restart_policy(snap)),
+            f"Run the work of container {c.name} as a Job or CronJob, or keep its process in the "
+            f"foreground if it is a server (check `{ev.logs_command(snap, c, True)}` for a "
+            f"command that returns at once).",
+        )
+
+
+def _restart_policy(snap: PodSnapshot) -> list[Evidence]:
+    spec = as_dict(snap.pod.get("spec"))
+    return (
+        [ev.spec("$.spec.restartPolicy", spec["restartPolicy"])] if "restartPolicy" in spec else []
+    )
+
+
 RULES = (
     app_crashloop,
     app_oomkilled,
@@ -419,4 +463,5 @@ RULES = (
     app_command_not_found,
     app_start_failed,
     app_not_ready,
+    app_exits_cleanly,
 )

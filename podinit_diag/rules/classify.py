@@ -226,6 +226,18 @@ class Facts:
         return probe_kills(self.snap, self.c, "startup")
 
     @property
+    def exits_cleanly(self) -> bool:
+        """Restarted although its runs end with exit code 0: a one-shot program in a
+        container the kubelet keeps running (a native sidecar, an app under Always)."""
+        last = self.c.last_termination
+        return (
+            self.c.restart_count > 0
+            and last is not None
+            and last.exit_code == 0
+            and (self.c.kind is ContainerKind.SIDECAR or self.snap.restart_policy == "Always")
+        )
+
+    @property
     def killed_by_liveness(self) -> bool:
         return bool(self.kills) or event_count(self.liveness) >= PROBE_FAILURES_THRESHOLD
 
@@ -313,6 +325,7 @@ SIDECAR_CASES: tuple[Case, ...] = (
     _case(None, lambda f: f.job_over and f.c.state == "terminated"),
     _failed("PI208", lambda f: f.failure.wrong_arch),
     _failed("PI402", lambda f: f.killed_by_startup, "probes=startup_and_kills"),
+    _failed("PI409", lambda f: f.exits_cleanly),
     _failed("PI401"),
     _case(None, lambda f: not f.running),
     _case("PI402", lambda f: not f.c.started and bool(f.startup), "probes=startup", "running_for"),
@@ -332,6 +345,7 @@ APP_CASES: tuple[Case, ...] = (
     _failed("PI506", lambda f: f.failure.start_failure),
     _failed("PI503", lambda f: f.killed_by_liveness, "probes=liveness_and_kills"),
     _failed("PI503", lambda f: f.killed_by_startup, "probes=startup_and_kills"),
+    _failed("PI508", lambda f: f.exits_cleanly),
     _failed("PI502", lambda f: f.failure.oom),
     _failed("PI505", lambda f: f.failure.not_found),
     _failed("PI504", lambda f: f.restart_never),

@@ -407,6 +407,43 @@ def proxy_as_init_container(ctx: RuleContext) -> Iterator[Draft]:
         )
 
 
+@rule(
+    "PI409",
+    "sidecar-exits-cleanly",
+    Severity.ERROR,
+    Stage.CONTAINERS,
+    verdict=True,
+    events=ev.BACKOFF_REASONS,
+)
+def sidecar_exits_cleanly(ctx: RuleContext) -> Iterator[Draft]:
+    """A one-shot task is declared as a native sidecar, so the kubelet restarts it forever.
+
+    What it detects:
+        An init container with ``restartPolicy: Always`` that has been restarted although its
+        runs end with exit code 0 (``Completed``), typically in ``CrashLoopBackOff``.
+    Why it happens:
+        A native sidecar is meant to run beside the app; the kubelet restarts it whenever it
+        exits, success included. A migration, a config renderer or a wait step given
+        ``restartPolicy: Always`` (copied from a sidecar, or set by a chart or webhook) never
+        counts as done, and the containers after it wait for it to be started.
+    How to fix:
+        Drop ``restartPolicy: Always`` to make it a regular init container if it is a one-shot
+        step; if it is meant to keep running, keep its process in the foreground.
+    """
+    snap = ctx.snap
+    for v in ctx.verdicts_for("PI409"):
+        c = v.container
+        yield Draft(
+            c,
+            f"Sidecar {c.name} exits with code 0 and is restarted ({ev.restarts_phrase(c)}): "
+            f"a one-shot task declared as a native sidecar (restartPolicy: Always)",
+            tuple(ev.failure(v, snap) + [ev.spec(f"{c.spec_ref}.restartPolicy", "Always")]),
+            f"If {c.name} is a one-shot step, remove restartPolicy: Always from it in "
+            f"{ev.owner_phrase(snap)} so that it runs once as a regular init container; if it "
+            f"should keep running, keep its process in the foreground.",
+        )
+
+
 RULES = (
     sidecar_crashloop,
     sidecar_startup_failing,
@@ -415,4 +452,5 @@ RULES = (
     proxy_start_hold,
     proxy_keeps_job_running,
     proxy_as_init_container,
+    sidecar_exits_cleanly,
 )
