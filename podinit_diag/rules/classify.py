@@ -17,10 +17,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from podinit_diag.core.access import as_list
+from podinit_diag.core.access import as_dict, as_list
 from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.memo import once
 from podinit_diag.core.model import (
@@ -403,8 +403,21 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
     return tuple(out)
 
 
+def deletion_requested(snap: PodSnapshot) -> datetime | None:
+    """When the pod was deleted: its deletionTimestamp is that moment plus the grace period
+    (``metadata.deletionGracePeriodSeconds``)."""
+    if snap.deleted_at is None:
+        return None
+    seconds = as_dict(snap.pod.get("metadata")).get("deletionGracePeriodSeconds")
+    grace = seconds if isinstance(seconds, int) and 0 <= seconds <= 10**7 else 0
+    return snap.deleted_at - timedelta(seconds=grace)
+
+
 def deletion_overdue(snap: PodSnapshot) -> bool:
-    return snap.deleted_at is not None and snap.now - snap.deleted_at >= GRACE
+    """Deleted long enough ago that a pod with well-behaved containers would be gone: its
+    containers got SIGTERM a grace period (``GRACE``) ago, or its deadline passed."""
+    requested = deletion_requested(snap)
+    return requested is not None and snap.now - requested >= GRACE
 
 
 def _decide(f: Facts) -> Verdict | None:

@@ -33,7 +33,7 @@ from podinit_diag.core.normalize import as_int
 from podinit_diag.core.timeline import current_step
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
-from podinit_diag.rules.classify import GRACE, deletion_overdue
+from podinit_diag.rules.classify import GRACE, deletion_overdue, deletion_requested
 
 _NOT_STARTED = frozenset({"ContainerCreating", "PodInitializing", ""})
 # A Failed pod whose containers explain it needs nothing from here; these ends need no
@@ -401,9 +401,10 @@ def pod_stuck_terminating(ctx: RuleContext) -> Iterator[Draft]:
     """The pod was deleted but has not gone away.
 
     What it detects:
-        A pod with a ``deletionTimestamp`` (the deletion time plus its grace period) that
-        lies more than the grace period in the past: it shows ``Terminating`` in kubectl.
-        Runs next to any other finding.
+        A pod deleted more than three minutes ago (its ``deletionTimestamp`` minus
+        ``deletionGracePeriodSeconds``) that still exists: it shows ``Terminating`` in
+        kubectl, whether its containers still run within a long grace period or it is past
+        it. Runs next to any other finding; what its containers did before is history.
     Why it happens:
         A finalizer that no controller removes, a node that is gone or NotReady so that no
         kubelet confirms the containers stopped, or containers the runtime cannot kill (a
@@ -442,13 +443,22 @@ def pod_stuck_terminating(ctx: RuleContext) -> Iterator[Draft]:
             f"--grace-period=0 --force`) once it no longer runs; otherwise read the kubelet log "
             f"there (a hung unmount or an unkillable process)."
         )
-    yield Draft(
-        None,
-        f"Pod has been Terminating for {human_duration(snap.now - deleted_at)} past its "
-        f"grace period: {why}",
-        tuple(proof),
-        fix,
-    )
+    requested = deletion_requested(snap) or deleted_at
+    if snap.now < deleted_at:
+        when = (
+            f"{human_duration(snap.now - requested)} (its grace period ends in "
+            f"{human_duration(deleted_at - snap.now)})"
+        )
+        if not finalizers:
+            fix = (
+                f"Containers get SIGTERM at deletion and SIGKILL at the end of the grace period: "
+                f"check what keeps {why.split(' still')[0]} alive (a process that ignores "
+                f"SIGTERM, a slow preStop hook, a native sidecar that never started and is not "
+                f"signalled), or shorten terminationGracePeriodSeconds in {ev.owner_phrase(snap)}."
+            )
+    else:
+        when = f"{human_duration(snap.now - requested)}, past its grace period"
+    yield Draft(None, f"Pod has been Terminating for {when}: {why}", tuple(proof), fix)
 
 
 @rule(

@@ -47,7 +47,9 @@ _VOLUME = lazy(
     r"|volume node affinity conflict|didn't find available persistent volumes"
     r"|enough free storage|storageclass[\w.]* \"[^\"]+\" not found|max volume count"
     r"|volume to be created|persistentvolumeclaim \"[^\"]+\" (?:is being deleted|not bound)"
-    r"|had no available volume zone|volume zone conflict",
+    r"|had no available volume zone|volume zone conflict"
+    # a PreBind failure: the claim was to be provisioned once the node was chosen
+    r"|binding volumes|provisioning failed for PVC",
 )
 
 

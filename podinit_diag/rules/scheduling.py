@@ -18,12 +18,17 @@ class SchedulingFailure:
     proof: tuple[Evidence, ...]
 
 
+# Unschedulable: no node fits. SchedulerError: a plugin failed once a node was chosen (the
+# PreBind of VolumeBinding when a claim cannot be provisioned), worded without node counts.
+_REASONS = ("Unschedulable", "SchedulerError")
+
+
 def scheduling_failure(snap: PodSnapshot) -> SchedulingFailure | None:
     """The newest reason the scheduler gave, while the pod is still unscheduled."""
-    if snap.conditions.get("PodScheduled", {}).get("reason") != "Unschedulable":
+    if snap.conditions.get("PodScheduled", {}).get("reason") not in _REASONS:
         return None
     cond = snap.condition_at("PodScheduled")
-    if cond is None or cond[1].get("status") != "False" or cond[1].get("reason") != "Unschedulable":
+    if cond is None or cond[1].get("status") != "False" or cond[1].get("reason") not in _REASONS:
         return None
     ref, c = cond
     proof = [ev.status(f"{ref}.reason", c.get("reason"))]
