@@ -51,42 +51,39 @@ def effective_request(
 def effective_requests(
     containers: tuple[ContainerView, ...], pod_spec: Json, resources: tuple[str, ...]
 ) -> dict[str, Effective]:
-    """The effective request for each resource, in one pass over the containers."""
-    zero = 0.0
-    app_side = dict.fromkeys(resources, zero)
-    sidecars = dict.fromkeys(resources, zero)
-    peak = dict.fromkeys(resources, zero)
-    driver: dict[str, ContainerView | None] = dict.fromkeys(resources, None)
+    """The effective request for each resource: the larger of the app containers plus all
+    native sidecars, and the largest regular init container plus the sidecars started
+    before it; plus the pod's overhead."""
+    rows = []
     for c in containers:
         requests = as_dict(as_dict(c.spec.get("resources")).get("requests"))
-        if not requests and c.kind is not ContainerKind.INIT:
-            continue  # adds nothing to either side
-        kind = c.kind
-        for res in resources:
-            raw = requests.get(res)
-            r = (
-                (quantity(raw if isinstance(raw, str) else str(raw)) or zero)
-                if raw is not None
-                else zero
-            )
-            if kind is ContainerKind.APP:
-                app_side[res] += r
-            elif kind is ContainerKind.SIDECAR:
-                sidecars[res] += r
-                app_side[res] += r
-                if sidecars[res] > peak[res]:
-                    peak[res] = sidecars[res]
-            elif r + sidecars[res] > peak[res]:
-                peak[res], driver[res] = r + sidecars[res], c
+        if requests or c.kind is ContainerKind.INIT:  # an app without requests adds nothing
+            rows.append((c, c.kind, requests))
     overheads = as_dict(pod_spec.get("overhead"))
     out = {}
     for res in resources:
-        raw = overheads.get(res)
-        overhead = (quantity(str(raw)) or zero) if raw is not None else zero
-        d = driver[res] if peak[res] > app_side[res] else None
-        total = max(app_side[res], peak[res]) + overhead
-        out[res] = Effective(res, total, app_side[res], peak[res], d, overhead)
+        app_side = sidecars = peak = 0.0
+        driver: ContainerView | None = None
+        for c, kind, requests in rows:
+            r = _amount(requests.get(res))
+            if kind is ContainerKind.APP:
+                app_side += r
+            elif kind is ContainerKind.SIDECAR:
+                sidecars += r
+                app_side += r
+                peak = max(peak, sidecars)
+            elif r + sidecars > peak:
+                peak, driver = r + sidecars, c
+        overhead = _amount(overheads.get(res))
+        d = driver if peak > app_side else None
+        out[res] = Effective(res, max(app_side, peak) + overhead, app_side, peak, d, overhead)
     return out
+
+
+def _amount(raw: object) -> float:
+    if raw is None:
+        return 0.0
+    return quantity(raw if isinstance(raw, str) else str(raw)) or 0.0
 
 
 def format_quantity(resource: str, value: float) -> str:
