@@ -379,6 +379,7 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
     killed = snap.reason in LIFECYCLE_REASONS
     apps = snap.app_containers
     job_over = snap.phase == "Failed" or (bool(apps) and all(c.state == "terminated" for c in apps))
+    apps_started = any(c.state in ("running", "terminated") for c in apps)
     out = []
     for c in snap.containers:
         if c.state == "waiting":
@@ -395,8 +396,11 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
         if c.state == "running" and c.ready and not c.restart_count:
             if c.kind is ContainerKind.APP or (c.kind is ContainerKind.SIDECAR and c.started):
                 continue  # healthy: the common case, decided without reading events
-        elif c.kind is ContainerKind.INIT and c.completed and not _oom_killed(c.terminated):
-            continue  # done with its step: whatever it did before is history
+        elif c.kind is ContainerKind.INIT and c.completed:
+            # done with its step: whatever it did before is history, unless an OOM kill
+            # reported as exit 0 cut its work short and nothing has started after it
+            if not _oom_killed(c.terminated) or apps_started:
+                continue
         v = _decide(Facts(c, snap, config, job_over))
         if v is not None:
             out.append(v)
