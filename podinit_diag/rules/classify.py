@@ -396,11 +396,14 @@ def classify_containers(snap: PodSnapshot, config: Config) -> tuple[Verdict, ...
         if c.state == "running" and c.ready and not c.restart_count:
             if c.kind is ContainerKind.APP or (c.kind is ContainerKind.SIDECAR and c.started):
                 continue  # healthy: the common case, decided without reading events
-        elif c.kind is ContainerKind.INIT and c.completed:
+        elif (
+            c.kind is ContainerKind.INIT
+            and c.completed
+            and (not _oom_killed(c.terminated) or apps_started)
+        ):
             # done with its step: whatever it did before is history, unless an OOM kill
             # reported as exit 0 cut its work short and nothing has started after it
-            if not _oom_killed(c.terminated) or apps_started:
-                continue
+            continue
         v = _decide(Facts(c, snap, config, job_over))
         if v is not None:
             out.append(v)
