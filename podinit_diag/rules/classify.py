@@ -255,6 +255,11 @@ class Facts:
     def startup_and_kills(self) -> tuple[EventView, ...]:
         return self.startup + self.startup_kills
 
+    @property
+    def probes_recent(self) -> bool:
+        last = max((e.last_seen for e in self.failing_probes if e.last_seen), default=None)
+        return last is not None and self.snap.now - last <= RECENT_FAILURE
+
     @once
     def failing_probes(self) -> tuple[EventView, ...]:
         """The first probe kind that failed often enough to matter, in the kubelet's order."""
@@ -351,7 +356,13 @@ APP_CASES: tuple[Case, ...] = (
     _failed("PI504", lambda f: f.restart_never),
     _failed("PI501"),
     _case(None, lambda f: not f.running),
-    _case("PI503", lambda f: bool(f.failing_probes), "probes=failing_probes", "running_for"),
+    # a ready container's probe failures matter only while they go on
+    _case(
+        "PI503",
+        lambda f: bool(f.failing_probes) and (not f.c.ready or f.probes_recent),
+        "probes=failing_probes",
+        "running_for",
+    ),
     _case(
         "PI507",
         lambda f: not f.c.ready and f.snap.condition_true("Initialized") and f.stuck,

@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from podinit_diag.core.access import as_dict, as_list, as_str
-from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
     ContainerView,
-    EventView,
     Evidence,
     PodSnapshot,
     Severity,
@@ -23,7 +21,7 @@ from podinit_diag.core.model import (
 )
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, LookupFunc, RuleContext, rule
-from podinit_diag.rules.messages import missing_config, mount_config_failure
+from podinit_diag.rules.messages import missing_config, mount_config_failure, mounted_since
 
 
 @dataclass(frozen=True)
@@ -133,29 +131,13 @@ def _missing(ctx: RuleContext, code: str) -> Iterator[_Missing]:
     seen: set[tuple[str, str, str]] = set()
     for e in reversed(snap.events):
         mm = mount_config_failure(e)
-        if mm is None or _mounted_since(snap, e):
+        if mm is None or mounted_since(snap, e):
             continue
         kind, name, key = mm
         found = ("PI303" if key else "PI301" if kind == "ConfigMap" else "PI302") == code
         if found and (kind, name, key) not in seen:
             seen.add((kind, name, key))
             yield _Missing(None, kind, name, key, (ev.event(e, snap),))
-
-
-_VOLUME = lazy(r'for volume "([^"]+)"')
-
-
-def _mounted_since(snap: PodSnapshot, e: EventView) -> bool:
-    """Whether a container that mounts the event's volume has run since: the kubelet's
-    retry found the object, and the warning is history."""
-    m = _VOLUME.search(e.message)
-    if m is None:
-        return False
-    for c in snap.containers:
-        names = {as_str(as_dict(x).get("name")) for x in as_list(c.spec.get("volumeMounts"))}
-        if m.group(1) in names and (c.state in ("running", "terminated") or c.restart_count):
-            return True
-    return False
 
 
 def _missing_objects(code: str) -> LookupFunc:

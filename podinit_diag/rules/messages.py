@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.lazyre import lazy
-from podinit_diag.core.model import EventView
+from podinit_diag.core.model import EventView, PodSnapshot
 
 # (code, lower-case needles one of which any match contains, pattern), checked in order.
 _PULL_CODES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
@@ -127,6 +128,22 @@ def mount_config_failure(e: EventView) -> tuple[str, str, str] | None:
         f"(volume {volume})",
         m.group(5),
     )
+
+
+_FOR_VOLUME = lazy(r'for volume "([^"]+)"')
+
+
+def mounted_since(snap: PodSnapshot, e: EventView) -> bool:
+    """Whether a container that mounts the volume a mount failure names has run since: the
+    kubelet's retry worked, and the warning is history."""
+    m = _FOR_VOLUME.search(e.message)
+    if m is None:
+        return False
+    for c in snap.containers:
+        names = {as_str(as_dict(x).get("name")) for x in as_list(c.spec.get("volumeMounts"))}
+        if m.group(1) in names and (c.state in ("running", "terminated") or c.restart_count):
+            return True
+    return False
 
 
 def is_config_mount_failure(e: EventView) -> bool:

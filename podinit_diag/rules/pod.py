@@ -26,7 +26,7 @@ from podinit_diag.core.resources import effective_request, format_quantity, quan
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import GRACE, deletion_overdue
-from podinit_diag.rules.messages import SchedulerReason, is_config_mount_failure
+from podinit_diag.rules.messages import SchedulerReason, is_config_mount_failure, mounted_since
 
 MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
 
@@ -473,6 +473,10 @@ def _warnings(snap: PodSnapshot, reasons: Collection[str]) -> list[EventView]:
     return [e for e in snap.events if e.type == "Warning" and e.reason in reasons]
 
 
+def _finished(snap: PodSnapshot) -> bool:
+    return snap.phase in ("Succeeded", "Failed")
+
+
 def _running_ready(snap: PodSnapshot) -> bool:
     return snap.phase == "Running" and snap.condition_true("Ready")
 
@@ -497,9 +501,13 @@ def volume_mount_failed(ctx: RuleContext) -> Iterator[Draft]:
         ``kubectl describe pvc``/``volumeattachment`` for the volume named in the message.
     """
     snap = ctx.snap
-    if not snap.event_reasons & MOUNT_REASONS or _running_ready(snap):
+    if not snap.event_reasons & MOUNT_REASONS or _running_ready(snap) or _finished(snap):
         return
-    events = [e for e in _warnings(snap, MOUNT_REASONS) if not is_config_mount_failure(e)]
+    events = [
+        e
+        for e in _warnings(snap, MOUNT_REASONS)
+        if not is_config_mount_failure(e) and not mounted_since(snap, e)
+    ]
     if not events:
         return
     newest = events[-1]
@@ -545,10 +553,10 @@ def sandbox_failed(ctx: RuleContext) -> Iterator[Draft]:
         another node.
     """
     snap = ctx.snap
-    if "FailedCreatePodSandBox" not in snap.event_reasons:
+    if "FailedCreatePodSandBox" not in snap.event_reasons or _finished(snap):
         return
-    if any(c.state == "running" for c in snap.containers):
-        return
+    if any(c.state in ("running", "terminated") or c.restart_count for c in snap.containers):
+        return  # a sandbox came up since: the warning is history
     events = _warnings(snap, ("FailedCreatePodSandBox",))
     if not events:
         return

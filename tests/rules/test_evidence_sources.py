@@ -229,3 +229,90 @@ def test_an_app_failing_because_its_sidecar_went_away_ranks_after_the_sidecar() 
     (healthy,) = load_path(FIXTURES / "PI501-app-refused-while-cloud-sql-proxy-healthy")
     (only,) = diagnose(healthy).findings
     assert only.container == "orders-api" and "served by" not in only.title
+
+
+def _event(b: Bundle, reason: str, message: str, container: str | None, count: int, at: str) -> Any:
+    meta = b.pod["metadata"]
+    involved = {"kind": "Pod", "name": meta["name"], "namespace": meta["namespace"]}
+    if container:
+        involved["fieldPath"] = f"spec.containers{{{container}}}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{meta['name']}.{reason}", "namespace": meta["namespace"]},
+        "involvedObject": {**involved, "uid": meta.get("uid")},
+        "reason": reason,
+        "type": "Warning",
+        "message": message,
+        "count": count,
+        "firstTimestamp": at,
+        "lastTimestamp": at,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fixture", "reason", "message"),
+    [
+        (
+            "ok-pod-succeeded",
+            "FailedMount",
+            'MountVolume.SetUp failed for volume "scratch" : mount failed: exit status 32',
+        ),
+        (
+            "ok-pod-succeeded",
+            "FailedMount",
+            'MountVolume.SetUp failed for volume "config" : configmap "report-config" not found',
+        ),
+        (
+            "ok-completed-init-running-app",
+            "FailedCreatePodSandBox",
+            "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup "
+            'network for sandbox "4f1c": plugin type="aws-cni" name="aws-cni" failed (add): '
+            "add cmd: failed to assign an IP address to container",
+        ),
+    ],
+)
+def test_warnings_the_pod_has_got_past_are_history(fixture: str, reason: str, message: str) -> None:
+    (b,) = load_path(FIXTURES / fixture)
+    old = _event(b, reason, message, None, 4, b.pod["metadata"]["creationTimestamp"])
+    assert [
+        f
+        for f in diagnose(replace(b, events=(*b.events, old))).findings
+        if f.severity.value != "info"
+    ] == []
+
+
+def test_old_probe_failures_of_a_ready_container_are_history() -> None:
+    (b,) = load_path(FIXTURES / "ok-completed-init-running-app")
+    pod = copy.deepcopy(b.pod)
+    app = pod["status"]["containerStatuses"][0]
+    app["restartCount"] = 1
+    app["lastState"] = {
+        "terminated": {
+            "exitCode": 137,
+            "reason": "Error",
+            "startedAt": pod["metadata"]["creationTimestamp"],
+            "finishedAt": pod["metadata"]["creationTimestamp"],
+        }
+    }
+    name = app["name"]
+    at = pod["metadata"]["creationTimestamp"]  # days before the capture
+    probe = _event(
+        b,
+        "Unhealthy",
+        "Readiness probe failed: HTTP probe failed with statuscode: 503",
+        name,
+        9,
+        at,
+    )
+    loud = [
+        f
+        for f in diagnose(replace(b, pod=pod, events=(*b.events, probe))).findings
+        if f.severity.value != "info"
+    ]
+    assert loud == []
+    # the same failures a minute ago, on a container that is not ready, still count
+    pod["status"]["containerStatuses"][0]["ready"] = False
+    recent = {**probe, "lastTimestamp": b.captured_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    codes = [f.code for f in diagnose(replace(b, pod=pod, events=(*b.events, recent))).findings]
+    assert "PI503" in codes
