@@ -23,6 +23,34 @@ def expected(d: Path) -> dict[str, Any]:
     return data
 
 
+def claim_of(pod: dict[str, Any]) -> str:
+    """The first PersistentVolumeClaim a pod mounts."""
+    return str(
+        next(
+            v["persistentVolumeClaim"]["claimName"]
+            for v in pod["spec"]["volumes"]
+            if "persistentVolumeClaim" in v
+        )
+    )
+
+
+def provisioning_failed(ns: str, claim: str, at: str, count: int = 12) -> dict[str, Any]:
+    """The PersistentVolume controller's warning about a claim whose StorageClass is gone,
+    as `kubectl get events -o json` prints it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{claim}.17f0", "namespace": ns},
+        "involvedObject": {"kind": "PersistentVolumeClaim", "name": claim, "namespace": ns},
+        "reason": "ProvisioningFailed",
+        "type": "Warning",
+        "message": 'storageclass.storage.k8s.io "nfs-legacy" not found',
+        "source": {"component": "persistentvolume-controller"},
+        "count": count,
+        "lastTimestamp": at,
+    }
+
+
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy")
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from podinit_diag import Bundle, diagnose, load_path
 
-from ..conftest import FIXTURES, ROOT
+from ..conftest import FIXTURES, ROOT, claim_of, provisioning_failed
 
 EXAMPLE = ROOT / "examples" / "init-crashloop"
 
@@ -96,24 +96,10 @@ def test_the_runtimes_and_the_programs_words_decide(
 
 def test_a_claims_provisioning_failure_is_quoted_from_its_own_events() -> None:
     (b,) = load_path(FIXTURES / "PI003-unbound-immediate-pvc")
-    claim = next(
-        v["persistentVolumeClaim"]["claimName"]
-        for v in b.pod["spec"]["volumes"]
-        if "persistentVolumeClaim" in v
+    claim = claim_of(b.pod)
+    event = provisioning_failed(
+        b.pod["metadata"]["namespace"], claim, b.pod["metadata"]["creationTimestamp"]
     )
-    ns = b.pod["metadata"]["namespace"]
-    event = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{claim}.1", "namespace": ns},
-        "involvedObject": {"kind": "PersistentVolumeClaim", "name": claim, "namespace": ns},
-        "reason": "ProvisioningFailed",
-        "type": "Warning",
-        "message": 'storageclass.storage.k8s.io "nfs-legacy" not found',
-        "source": {"component": "persistentvolume-controller"},
-        "count": 12,
-        "lastTimestamp": b.pod["metadata"]["creationTimestamp"],
-    }
     report = diagnose(replace(b, events=(*b.events, event)))
     (f,) = [f for f in report.findings if f.code == "PI003"]
     assert 'storageclass.storage.k8s.io "nfs-legacy" not found' in f.title

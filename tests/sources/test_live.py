@@ -20,7 +20,15 @@ import yaml
 from podinit_diag.devserver.apiserver import ApiServer
 from podinit_diag.sources.files import load_path
 
-from ..conftest import FIXTURES, ROOT, cli_env, expected, run_initdoctor
+from ..conftest import (
+    FIXTURES,
+    ROOT,
+    claim_of,
+    cli_env,
+    expected,
+    provisioning_failed,
+    run_initdoctor,
+)
 
 CASES = [
     "PI101-init-crashloop-migrate",
@@ -522,23 +530,7 @@ def test_live_reads_the_claim_and_the_node_only_when_a_finding_needs_them(
     pvc_case = FIXTURES / "PI003-unbound-immediate-pvc"
     (b,) = load_path(pvc_case)
     ns = b.pod["metadata"]["namespace"]
-    claim = next(
-        v["persistentVolumeClaim"]["claimName"]
-        for v in b.pod["spec"]["volumes"]
-        if "persistentVolumeClaim" in v
-    )
-    pvc_event = {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{claim}.17f0", "namespace": ns},
-        "involvedObject": {"kind": "PersistentVolumeClaim", "name": claim, "namespace": ns},
-        "reason": "ProvisioningFailed",
-        "type": "Warning",
-        "message": 'storageclass.storage.k8s.io "nfs-legacy" not found',
-        "source": {"component": "persistentvolume-controller"},
-        "count": 31,
-        "lastTimestamp": "2024-10-21T20:20:00Z",
-    }
+    pvc_event = provisioning_failed(ns, claim_of(b.pod), "2024-10-21T20:20:00Z", count=31)
     lost_case = FIXTURES / "PI008-node-not-ready"
     healthy = FIXTURES / "ok-completed-init-running-app"
     served = [
