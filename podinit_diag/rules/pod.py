@@ -730,8 +730,11 @@ def node_lost(ctx: RuleContext) -> Iterator[Draft]:
     proof: list[Evidence] = []
     if snap.reason == "NodeLost":
         proof.append(ev.status("$.status.reason", "NodeLost"))
+    now_down = _node_conditions(snap, _NOT_READY)
+    if _running_ready(snap) and not now_down:
+        return  # the node came back: a NodeNotReady event on a Ready pod is history
     proof += [ev.event(e, snap) for e in snap.events if e.reason == "NodeNotReady"][-1:]
-    proof += _node_conditions(snap, _NOT_READY)
+    proof += now_down
     if not proof:
         return
     yield Draft(

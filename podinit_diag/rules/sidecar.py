@@ -278,7 +278,9 @@ def proxy_start_hold(ctx: RuleContext) -> Iterator[Draft]:
             for c in snap.app_containers
             if c.index > p.index and c.state == "waiting" and not c.restart_count
         ]
-        if not failed and (from_events or p.ready or not held or not _held_long(snap, p)):
+        if p.ready and not held:
+            continue  # the hook returned in the end: its failures are history
+        if not failed and (from_events or not held or not _held_long(snap, p)):
             continue
         proof = [ev.spec(f"{p.spec_ref}.lifecycle.postStart", hook)]
         proof += [ev.event(failed[-1], snap)] if failed else []

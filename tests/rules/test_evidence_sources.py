@@ -302,3 +302,22 @@ def test_old_probe_failures_of_a_ready_container_are_history() -> None:
     recent = {**probe, "lastTimestamp": b.captured_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     codes = [f.code for f in diagnose(replace(b, pod=pod, events=(*b.events, recent))).findings]
     assert "PI503" in codes
+
+
+def test_a_node_that_came_back_and_a_hook_that_returned_are_history() -> None:
+    (b,) = load_path(FIXTURES / "ok-completed-init-running-app")
+    at = b.pod["metadata"]["creationTimestamp"]
+    blip = _event(b, "NodeNotReady", "Node is not ready", None, 1, at)
+    assert "PI008" not in [f.code for f in diagnose(replace(b, events=(*b.events, blip))).findings]
+    (held,) = load_path(FIXTURES / "PI406-linkerd-await-hook-timeout-holds-app")
+    (returned,) = load_path(FIXTURES / "ok-linkerd-await-hook-returned")
+    assert diagnose(held).findings[0].code == "PI406"
+    meta = returned.pod["metadata"]
+    hook_failures = tuple(
+        {**e, "involvedObject": {**e["involvedObject"], "name": meta["name"], "uid": meta["uid"]}}
+        for e in held.events
+        if e.get("reason") == "FailedPostStartHook"
+    )
+    assert hook_failures
+    later = replace(returned, events=(*returned.events, *hook_failures))
+    assert "PI406" not in [f.code for f in diagnose(later).findings]
