@@ -65,6 +65,7 @@ LIFECYCLE_REASONS = frozenset({"Evicted", "Preempted", "DeadlineExceeded", "Node
 # stuck: longer than a normal image pull, volume attach or graceful shutdown.
 GRACE = timedelta(minutes=3)
 RECENT_FAILURE = timedelta(minutes=10)  # longer than the kubelet's 5-minute back-off cap
+STABLE_RUN = timedelta(minutes=5)  # a ready container up this long has outlived a back-off
 PROBE_FAILURES_THRESHOLD = 3
 _NOT_STARTED = frozenset({"PodInitializing", "ContainerCreating"})
 
@@ -528,6 +529,8 @@ def _recently_failed(c: ContainerView, snap: PodSnapshot) -> bool:
         return False
     if c.terminated is not None or (c.state == "waiting" and c.reason in _FAILING_WAITS):
         return True  # failing right now
+    if c.ready and c.started_at is not None and snap.now - c.started_at >= STABLE_RUN:
+        return False  # ready and up longer than the kubelet's back-off cap: it recovered
     last = c.last_terminated  # has_failed found it failed; only its age is left to judge
     return last is None or last.finished_at is None or snap.now - last.finished_at <= RECENT_FAILURE
 

@@ -27,7 +27,9 @@ _PULL_CODES: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
         ("denied", "unauthorized", "401", "403", "authorization", "credentials", "authentication"),
         lazy(
             r"pull access denied|unauthorized|\b401\b|403 Forbidden|authorization failed"
-            r"|no basic auth credentials|\bdenied:|authentication required",
+            r"|no basic auth credentials|\bdenied:|authentication required"
+            # Docker's daemon on a registry (ghcr.io) that refuses the manifest: `...": denied`
+            r"|\": denied\b|: denied\s*$",
             re.I,
         ),
     ),

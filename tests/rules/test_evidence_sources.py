@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -321,3 +322,32 @@ def test_a_node_that_came_back_and_a_hook_that_returned_are_history() -> None:
     assert hook_failures
     later = replace(returned, events=(*returned.events, *hook_failures))
     assert "PI406" not in [f.code for f in diagnose(later).findings]
+
+
+@pytest.mark.parametrize(("up_minutes", "reported"), [(9, False), (2, True)])
+def test_an_oom_kill_minutes_ago_matters_until_the_container_has_been_up_a_while(
+    up_minutes: int, reported: bool
+) -> None:
+    """The kubelet restarts a crash-looping container at most five minutes apart: one ready
+    and up longer than that has recovered (kubernetes#104454-style lastState records)."""
+    (b,) = load_path(FIXTURES / "ok-completed-init-running-app")
+    captured = b.captured_at
+    assert captured is not None
+
+    def ago(minutes: int) -> str:
+        return (captured - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    pod = copy.deepcopy(b.pod)
+    app = pod["status"]["containerStatuses"][0]
+    app["restartCount"] = 2
+    app["state"] = {"running": {"startedAt": ago(up_minutes)}}
+    app["lastState"] = {
+        "terminated": {
+            "exitCode": 137,
+            "reason": "OOMKilled",
+            "startedAt": ago(up_minutes + 8),
+            "finishedAt": ago(up_minutes),
+        }
+    }
+    codes = [f.code for f in diagnose(replace(b, pod=pod)).findings]
+    assert ("PI502" in codes) is reported

@@ -12,6 +12,7 @@ from podinit_diag.core.model import Bundle, ContainerView
 from podinit_diag.core.normalize import normalize
 from podinit_diag.rules.classify import find_sleep
 from podinit_diag.rules.logscan import Category, classify, network_target
+from podinit_diag.rules.messages import image_pull_code
 
 
 @pytest.mark.parametrize(
@@ -177,3 +178,30 @@ def test_network_target(
     t = network_target(line, "shop")
     got = (t.host, t.port, t.service, t.namespace) if t else (None, None, None, None)
     assert got == (host, port, service, namespace)
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        (
+            'Failed to pull image "ghcr.io/kthena/downloader:latest": Error response from daemon: '
+            'Head "https://ghcr.io/v2/kthena/downloader/manifests/latest": denied',
+            "PI202",
+        ),
+        (
+            'Failed to pull image "busybox:1.36": rpc error: code = NotFound desc = failed to pull '
+            'and unpack image "docker.io/library/busybox:1.36": no match for platform in manifest: '
+            "not found",
+            "PI208",
+        ),
+        (
+            'Failed to pull image "registry.example.com/app:1.2": rpc error: code = NotFound '
+            'desc = failed to pull and unpack image "registry.example.com/app:1.2": failed to '
+            'resolve reference "registry.example.com/app:1.2": registry.example.com/app:1.2: '
+            "not found",
+            "PI201",
+        ),
+    ],
+)
+def test_pull_errors_as_registries_word_them(message: str, code: str) -> None:
+    assert image_pull_code(message) == code
