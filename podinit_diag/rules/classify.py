@@ -40,7 +40,13 @@ from podinit_diag.rules.dependency import (
     wait_step,
     wait_targets,
 )
-from podinit_diag.rules.logscan import SCAN_LAST_LINES, Category, Hit, classify, scan_log
+from podinit_diag.rules.logscan import (
+    SCAN_LAST_LINES,
+    Category,
+    Hit,
+    last_recognised,
+    scan_log,
+)
 from podinit_diag.rules.messages import (
     CONFIG_FALLBACK,
     PULL_FALLBACK,
@@ -68,6 +74,8 @@ RECENT_FAILURE = timedelta(minutes=10)  # longer than the kubelet's 5-minute bac
 STABLE_RUN = timedelta(minutes=5)  # a ready container up this long has outlived a back-off
 PROBE_FAILURES_THRESHOLD = 3
 _NOT_STARTED = frozenset({"PodInitializing", "ContainerCreating"})
+# Waiting to be started for the first time: also without a reason yet.
+SETTING_UP = _NOT_STARTED | {""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -497,6 +505,15 @@ def _config(c: ContainerView) -> Verdict:
 # --- runs that failed --------------------------------------------------------------------
 
 
+def has_run(c: ContainerView) -> bool:
+    """Whether the kubelet has got as far as running the container (or failing to)."""
+    return (
+        c.state in ("running", "terminated")
+        or c.restart_count > 0
+        or (c.state == "waiting" and c.reason not in SETTING_UP)
+    )
+
+
 def has_failed(c: ContainerView) -> bool:
     if c.completed and not _oom_killed(c.terminated):
         return False
@@ -624,24 +641,14 @@ def _failure(c: ContainerView, snap: PodSnapshot) -> _Failure:
         message, ref = redact(last.message), f"{last.ref}.message"
     log = crash_log(snap, c)
     hit = scan_log(log)
-    category = message_category(message) if message else None
+    found = last_recognised(message.splitlines()) if message else None
+    category = found[1] if found else None
     if start or category is None:
         category = category or (hit.category if hit is not None else None)
     elif hit is not None and hit.category is not None:
         category = hit.category  # the full log tells more than its last 2 KiB
     start = start or category is Category.EXEC_FORMAT
     return _Failure(last, message, ref, category, hit or telling_line(log), start)
-
-
-def message_category(text: str) -> Category | None:
-    """What a runtime or termination message says, read line by line from the end as a
-    log is (FallbackToLogsOnError puts the log's last lines there)."""
-    lines = text.splitlines()
-    for line in reversed(lines[-SCAN_LAST_LINES:]):
-        category = classify(line)
-        if category is not None:
-            return category
-    return None
 
 
 def probe_events(snap: PodSnapshot, c: ContainerView, kind: str) -> tuple[EventView, ...]:

@@ -33,9 +33,14 @@ from podinit_diag.core.normalize import as_int
 from podinit_diag.core.timeline import current_step
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
-from podinit_diag.rules.classify import GRACE, deletion_overdue, deletion_requested
+from podinit_diag.rules.classify import (
+    GRACE,
+    SETTING_UP,
+    deletion_overdue,
+    deletion_requested,
+    has_run,
+)
 
-_NOT_STARTED = frozenset({"ContainerCreating", "PodInitializing", ""})
 # A Failed pod whose containers explain it needs nothing from here; these ends need no
 # explanation either (a Job's pod stopped by its controller).
 _JOB_ENDS = ("DeadlineExceeded", "BackoffLimitExceeded")
@@ -110,7 +115,7 @@ def _situation(ctx: RuleContext) -> Situation | None:
         return None
     if not snap.node:
         return Situation("PI801", s, None)
-    if not any(_has_run(c) for c in snap.containers):
+    if not any(has_run(c) for c in snap.containers):
         first = next(iter(snap.containers), None)
         return Situation("PI802", s, None if s.step.type == "PodReadyToStartContainers" else first)
     for c in snap.containers:
@@ -120,7 +125,7 @@ def _situation(ctx: RuleContext) -> Situation | None:
                 return Situation("PI804", s, c)
     if snap.condition_true("Initialized"):
         for c in snap.app_containers:
-            if c.state == "waiting" and c.reason in _NOT_STARTED and not c.restart_count:
+            if c.state == "waiting" and c.reason in SETTING_UP and not c.restart_count:
                 return Situation("PI803", Stall(s.step, s.ref, c, s.waiting), c)
     return Situation("PI806", s, s.container)
 
@@ -274,14 +279,6 @@ def pod_setup_stalled(ctx: RuleContext) -> Iterator[Draft]:
         f"{snap.namespace} --field-selector involvedObject.name={snap.name}`, the kubelet log, "
         f"the CSI and CNI pods on that node): a volume that never attaches or a sandbox that "
         f"is never created leaves no other trace.",
-    )
-
-
-def _has_run(c: ContainerView) -> bool:
-    return (
-        c.state in ("running", "terminated")
-        or c.restart_count > 0
-        or (c.state == "waiting" and c.reason not in _NOT_STARTED)
     )
 
 

@@ -317,13 +317,12 @@ def image_pull_failed(ctx: RuleContext) -> Iterator[Draft]:
 
 def _node_arch(ctx: RuleContext) -> str:
     """The node's CPU architecture, from its label or nodeInfo when the Node was captured."""
-    for o in ctx.snap.related:
-        meta = as_dict(o.get("metadata"))
-        if o.get("kind") == "Node" and meta.get("name") == ctx.snap.node:
-            label = as_dict(meta.get("labels")).get("kubernetes.io/arch")
-            info = as_dict(as_dict(o.get("status")).get("nodeInfo")).get("architecture")
-            return as_str(label) or as_str(info)
-    return ""
+    node = ctx.snap.related_object("Node", ctx.snap.node)
+    if node is None:
+        return ""
+    label = as_dict(as_dict(node.get("metadata")).get("labels")).get("kubernetes.io/arch")
+    info = as_dict(as_dict(node.get("status")).get("nodeInfo")).get("architecture")
+    return as_str(label) or as_str(info)
 
 
 @rule(

@@ -9,6 +9,7 @@ such as "user not found" does not read as a missing command.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -177,16 +178,25 @@ def classify(text: str) -> Category | None:
     return None
 
 
+def last_recognised(lines: Sequence[str]) -> tuple[int, Category] | None:
+    """(index, category) of the last recognised failure line among the last
+    ``SCAN_LAST_LINES`` lines: a log's tail, or a termination message (FallbackToLogsOnError
+    puts the log's last lines there)."""
+    start = max(0, len(lines) - SCAN_LAST_LINES)
+    for i in range(len(lines) - 1, start - 1, -1):
+        category = classify(lines[i])
+        if category is not None:
+            return i, category
+    return None
+
+
 def scan_log(log: LogExcerpt | None) -> Hit | None:
     """The last recognised failure line in the tail of a log, if any."""
-    if log is None:
+    found = last_recognised(log.lines) if log is not None else None
+    if log is None or found is None:
         return None
-    start = max(0, len(log.lines) - SCAN_LAST_LINES)
-    for i in range(len(log.lines) - 1, start - 1, -1):
-        category = classify(log.lines[i])
-        if category is not None:
-            return Hit(category, log.lines[i], i + 1, f"{log.ref}:{i + 1}")
-    return None
+    i, category = found
+    return Hit(category, log.lines[i], i + 1, f"{log.ref}:{i + 1}")
 
 
 _TARGETS = (

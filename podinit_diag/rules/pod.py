@@ -25,7 +25,7 @@ from podinit_diag.core.model import (
 from podinit_diag.core.resources import effective_request, format_quantity, quantity
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
-from podinit_diag.rules.classify import GRACE, deletion_overdue
+from podinit_diag.rules.classify import GRACE, deletion_overdue, has_run
 from podinit_diag.rules.messages import SchedulerReason, is_config_mount_failure, mounted_since
 
 MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
@@ -327,6 +327,13 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     )
 
 
+def _volume_claims(ctx: RuleContext) -> Iterator[tuple[str, str]]:
+    """The claims PI003 weighs: read them (and their events) when the pod is unschedulable."""
+    if ctx.scheduling is not None:
+        for _, claim in _claims(ctx.snap):
+            yield "PersistentVolumeClaim", claim
+
+
 @rule(
     "PI003",
     "unschedulable-volume",
@@ -334,7 +341,7 @@ def unschedulable_placement(ctx: RuleContext) -> Iterator[Draft]:
     Stage.SCHEDULING,
     priority=4,  # a claim bound in one zone is the constraint the others must be read against
     events=("FailedScheduling", *_CLAIM_WAITS),
-    lookups=lambda ctx: _volume_claims(ctx),
+    lookups=_volume_claims,
 )
 def unschedulable_volume(ctx: RuleContext) -> Iterator[Draft]:
     """The pod cannot be placed because of its volumes.
@@ -418,13 +425,6 @@ def _claim_trouble(snap: PodSnapshot, claim: str) -> list[Evidence]:
     newest = (warnings or notes)[-1:] if (warnings or notes) else []
     out += [ev.event(e, snap) for e in newest]
     return out
-
-
-def _volume_claims(ctx: RuleContext) -> Iterator[tuple[str, str]]:
-    """The claims PI003 weighs: read them (and their events) when the pod is unschedulable."""
-    if ctx.scheduling is not None:
-        for _, claim in _claims(ctx.snap):
-            yield "PersistentVolumeClaim", claim
 
 
 @rule("PI004", "scheduling-gated", Severity.WARNING, Stage.SCHEDULING)
@@ -646,7 +646,6 @@ def pod_evicted(ctx: RuleContext) -> Iterator[Draft]:
     yield Draft(None, f"Pod was {what}", tuple(proof), fix)
 
 
-_SETTING_UP = frozenset({"ContainerCreating", "PodInitializing", ""})
 # Node conditions (type, statuses) that explain a pod's end: a node that stopped reporting,
 # and the pressures behind the kubelet's evictions.
 _NOT_READY = {"Ready": ("False", "Unknown")}
@@ -687,10 +686,7 @@ def _node_in_doubt(ctx: RuleContext) -> Iterator[tuple[str, str]]:
         and not any(e.type == "Warning" for e in snap.events)
         and snap.created_at is not None
         and snap.now - snap.created_at >= GRACE
-        and all(
-            c.state in ("waiting", "unknown") and c.reason in _SETTING_UP and not c.restart_count
-            for c in snap.containers
-        )
+        and not any(has_run(c) for c in snap.containers)
     )
     if (
         snap.reason == "NodeLost"

@@ -26,7 +26,7 @@ from podinit_diag.rules.classify import Verdict
 from podinit_diag.rules.dependency import wait_targets
 from podinit_diag.rules.logscan import service_of
 from podinit_diag.sources.cluster import Cluster, ClusterError, NotFound
-from podinit_diag.sources.workloads import KINDS
+from podinit_diag.sources.workloads import KINDS, identity
 
 
 def fetch_bundle(
@@ -240,9 +240,7 @@ def _owner(cluster: Cluster, snap: PodSnapshot, notes: list[str]) -> list[Json]:
         notes.append(f"could not read owner {owner.kind} {owner.name}: {exc}")
         return []
     # Only identity and ownership: the template is the pod's own spec already.
-    meta = obj.get("metadata") or {}
-    keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences") if k in meta}
-    return [{"apiVersion": obj.get("apiVersion"), "kind": owner.kind, "metadata": keep}]
+    return [identity(obj, owner.kind)]
 
 
 def _elsewhere(cluster: Cluster, name: str, notes: list[str]) -> list[Json]:

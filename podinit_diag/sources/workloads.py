@@ -119,16 +119,7 @@ def pod_selectors(cluster: Cluster, namespace: str, kind: str, name: str) -> lis
     _, obj = read_workload(cluster, namespace, kind, name)
     if kind != "CronJob":
         return [pod_selector(kind, name, obj)]
-    uid = as_dict(obj.get("metadata")).get("uid")
-    jobs = cluster.list_all(KINDS["Job"].path.format(ns=quote(namespace, safe="")))
-    owned = [
-        j
-        for j in jobs
-        if any(
-            isinstance(r, dict) and r.get("uid") == uid and r.get("controller") is True
-            for r in as_dict(j.get("metadata")).get("ownerReferences") or []
-        )
-    ]
+    owned = _owned(cluster, namespace, "Job", obj)
     return [
         s for s in (selector_string(as_dict(j.get("spec")).get("selector")) for j in owned) if s
     ]
@@ -177,9 +168,9 @@ def unborn(cluster: Cluster, namespace: str, targets: list[str]) -> list[Bundle]
             "spec": as_dict(template.get("spec")),
             "status": {"phase": "Pending", "reason": "FailedCreate"},
         }
-        related = [_identity(obj, kind, keep_status=kind == "Deployment")]
+        related = [identity(obj, kind, keep_status=kind == "Deployment")]
         if creator is not obj:
-            related.append(_identity(creator, creator_kind, keep_status=False))
+            related.append(identity(creator, creator_kind))
         out.append(
             Bundle(
                 pod=pod,
@@ -192,18 +183,24 @@ def unborn(cluster: Cluster, namespace: str, targets: list[str]) -> list[Bundle]
     return out
 
 
-def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> JsonDict:
-    """The owner's newest ReplicaSet (highest revision) or Job (latest creation)."""
+def _owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> list[JsonDict]:
+    """The objects of ``kind`` in the namespace that ``owner`` controls (its Jobs, its
+    ReplicaSets), by their controller reference."""
     uid = as_dict(owner.get("metadata")).get("uid")
     items = cluster.list_all(KINDS[kind].path.format(ns=quote(namespace, safe="")))
-    owned = [
-        {**i, "kind": kind}
+    return [
+        i
         for i in items
         if any(
             isinstance(r, dict) and r.get("uid") == uid and r.get("controller") is True
             for r in as_dict(i.get("metadata")).get("ownerReferences") or []
         )
     ]
+
+
+def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> JsonDict:
+    """The owner's newest ReplicaSet (highest revision) or Job (latest creation)."""
+    owned = [{**i, "kind": kind} for i in _owned(cluster, namespace, kind, owner)]
 
     def order(o: JsonDict) -> tuple[int, str]:
         meta = as_dict(o.get("metadata"))
@@ -213,7 +210,7 @@ def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) 
     return max(owned, key=order, default={})
 
 
-def _identity(obj: JsonDict, kind: str, keep_status: bool) -> JsonDict:
+def identity(obj: JsonDict, kind: str, keep_status: bool = False) -> JsonDict:
     """Who an object is (and its conditions when they explain failures); never its spec."""
     meta = as_dict(obj.get("metadata"))
     out: JsonDict = {
