@@ -54,7 +54,8 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         as_str(meta.get("uid")),
     )
     containers = _containers(spec, status)
-    events, related_events = _events(bundle.events, name, uid, _related_names(meta, spec))
+    owner = _owner(meta)
+    events, related_events = _events(bundle.events, name, uid, _related_names(spec, owner))
     conditions = {as_str(c.get("type")): c for c in map(as_dict, as_list(status.get("conditions")))}
     conditions.pop("", None)
     return PodSnapshot(
@@ -65,7 +66,7 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         reason=as_str(status.get("reason")),
         restart_policy=as_str(spec.get("restartPolicy")) or "Always",
         node=as_str(spec.get("nodeName")),
-        owner=_owner(meta),
+        owner=owner,
         created_at=parse_time(meta.get("creationTimestamp")),
         deleted=meta.get("deletionTimestamp") is not None,
         containers=containers,
@@ -172,13 +173,12 @@ def _owner(meta: Json) -> Owner | None:
     return Owner(kind=as_str(chosen.get("kind")), name=as_str(chosen.get("name")))
 
 
-def _related_names(meta: Json, spec: Json) -> frozenset[tuple[str, str]]:
+def _related_names(spec: Json, owner: Owner | None) -> frozenset[tuple[str, str]]:
     """(kind, name) of the objects whose events tell about the pod: its claims, node, owner."""
     names = {("Node", as_str(spec.get("nodeName")))}
     for vol in map(as_dict, as_list(spec.get("volumes"))):
         claim = as_str(as_dict(vol.get("persistentVolumeClaim")).get("claimName"))
         names.add(("PersistentVolumeClaim", claim))
-    owner = _owner(meta)
     if owner is not None:
         names.add((owner.kind, owner.name))
     return frozenset(n for n in names if n[1])
