@@ -33,3 +33,13 @@ def as_objects(value: object) -> list[Json]:
     if not isinstance(value, (list, tuple)):
         return []
     return [item for item in value if isinstance(item, Mapping)]
+
+
+def as_int(value: object, default: int = 0) -> int:
+    """A JSON integer (or the decimal string some servers send), else ``default``: never a
+    bool, a float or a number too long to be a count."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return default

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json, as_dict
+from podinit_diag.core.access import Json, as_dict, as_objects, as_str
 from podinit_diag.core.kubetime import format_time
 from podinit_diag.core.model import Bundle, ContainerKind, PodSnapshot
 from podinit_diag.core.normalize import LOG_TAIL_LINES, normalize
@@ -40,7 +40,7 @@ def fetch_bundle(
     # Whole seconds: meta.json stores them, and a saved bundle must re-diagnose identically.
     now = datetime.now(UTC).replace(microsecond=0)
     notes: list[str] = []
-    uid = str(as_dict(pod.get("metadata")).get("uid") or "")
+    uid = as_str(as_dict(pod.get("metadata")).get("uid"))
     selector = f"involvedObject.uid={uid}" if uid else f"involvedObject.name={name}"
     try:
         events = tuple(cluster.list_all(f"/api/v1/namespaces/{ns}/events", fieldSelector=selector))
@@ -61,8 +61,8 @@ def complete_bundle(
     """A pod already read, with its events, plus what its first-pass findings need: log
     tails, the owner chain, the Services waited on, the ConfigMaps and Secrets named."""
     notes = list(notes or ())
-    meta = pod.get("metadata") or {}
-    namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+    meta = as_dict(pod.get("metadata"))
+    namespace, name = as_str(meta.get("namespace")), as_str(meta.get("name"))
     first = RuleContext(normalize(Bundle(pod=pod, events=events, captured_at=now), now), config)
     verdicts = first.verdicts
     snap = first.snap
@@ -281,7 +281,8 @@ def missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
         pass
     try:
         pods = cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", limit=500)
-        names = [str(as_dict(p.get("metadata")).get("name")) for p in pods.get("items") or []]
+        items = as_objects(pods.get("items"))
+        names = [as_str(as_dict(p.get("metadata")).get("name")) for p in items]
     except ClusterError:
         names = []
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)

@@ -17,6 +17,7 @@ apiserver itself (:data:`EVENT_SELECTOR`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import heapq
 import itertools
@@ -35,7 +36,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json, as_dict
+from podinit_diag.core.access import Json, as_dict, as_str
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.model import Bundle, Report
 from podinit_diag.core.summary import ScanSummary, Tally
@@ -258,11 +259,11 @@ def _scan_scope(run: _Run, namespace: str | None, selector: str | None) -> None:
     pod_pages = itertools.chain([first], pods)
     event_pages = itertools.chain([next(events)], events)
 
-    def relist(ns: str) -> Sequence[Json]:
-        return cluster.list_all(
-            f"/api/v1/namespaces/{quote(ns, safe='')}/events",
-            fieldSelector=EVENT_SELECTOR,
-        )
+    @functools.cache
+    def relist() -> Sequence[Json]:
+        # Read again, whole, once: a server that does not list in key order would
+        # otherwise cost a request each time the pods come back to a namespace.
+        return cluster.list_all(f"{base}/events", run.page, fieldSelector=EVENT_SELECTOR)
 
     run.scopes += 1
     job = _Job(f"{cluster.server}{base}/pods", run.config, run.now, run.scopes << 40)
@@ -285,12 +286,10 @@ class _Job:
     def diagnose(self, pages: Iterable[tuple[int, Page]], join: EventJoin) -> Scanned:
         for k, page in pages:
             for i, pod in enumerate(page.items()):
-                meta = pod.get("metadata") or {}
+                meta = as_dict(pod.get("metadata"))
                 bundle = Bundle(
                     pod=pod,
-                    events=join.events(
-                        str(meta.get("namespace") or ""), str(meta.get("uid") or "")
-                    ),
+                    events=join.events(as_str(meta.get("namespace")), as_str(meta.get("uid"))),
                     captured_at=self.now,
                     source=self.source,
                 )
@@ -302,7 +301,7 @@ def _in_workers(
     job: _Job,
     pod_pages: Iterator[Page],
     event_pages: Iterator[Page],
-    relist: Callable[[str], Sequence[Json]],
+    relist: Callable[[], Sequence[Json]],
 ) -> None:
     """Decode and diagnose pages of pods in ``run.workers`` forked processes; this one
     makes every request and counts and writes every report, in list order, so the output
@@ -401,7 +400,7 @@ def _serve(
     procs: Sequence[BaseProcess],
     pods: _Pods,
     events: _Pages,
-    relist: Callable[[str], Sequence[Json]],
+    relist: Callable[[], Sequence[Json]],
 ) -> None:
     """Answer the workers until each has sent its end; count page results in list order."""
     live = dict(enumerate(conns))
@@ -431,7 +430,7 @@ def _serve(
             kind = msg[0]
             if kind in ("pods", "events", "relist"):
                 if kind == "relist":
-                    answer: object = relist(msg[1])
+                    answer: object = relist()
                 elif kind == "pods":
                     answer = pods.next()
                 else:
@@ -488,7 +487,7 @@ def _worker(conn: Connection, parents: list[Connection], job: _Job, run: _Run) -
     try:
         budget: _LogBudget[tuple[Report, Bundle]] = _LogBudget(run.budget.limit)
         summary = run.summary
-        join = EventJoin(event_items(), lambda ns: cast(Sequence[Json], ask("relist", ns)))
+        join = EventJoin(event_items(), lambda: cast(Sequence[Json], ask("relist")))
         counted = 0
         for k, page in pod_pages():
             results: list[tuple[int, Tally, object, LogKey | None]] = []
@@ -521,28 +520,32 @@ class EventJoin:
     """Events for pods that arrive in key order, reading an event list in the same order
     and holding one namespace's events at a time (those whose reasons the rules read).
 
-    ``relist(ns)`` reads one namespace's events again: only for a pod whose namespace the
-    event list has already passed, which a server listing in key order never causes.
+    ``relist()`` reads the scope's events again, whole: only once pods come back to a
+    namespace the event list has already passed, which a server listing in key order
+    never causes; from then on every pod's events come from that one index.
     """
 
-    def __init__(self, events: Iterable[Json], relist: Callable[[str], Iterable[Json]]) -> None:
+    def __init__(self, events: Iterable[Json], relist: Callable[[], Iterable[Json]]) -> None:
         self._events = iter(events)
         self._relist = relist
         self._ahead: Json | None = None  # the first event of a later namespace
         self._ns: str | None = None
         self._passed: set[str] = set()
         self._index: dict[str, list[Json]] = {}
+        self._whole: dict[str, list[Json]] | None = None  # by uid, once out of order
 
     def events(self, namespace: str, uid: str) -> tuple[Json, ...]:
-        if namespace != self._ns:
+        if self._whole is None and namespace != self._ns:
             if self._ns is not None:
                 self._passed.add(self._ns)
             self._ns = namespace
-            self._index = (
-                _by_uid(self._relist(namespace))
-                if namespace in self._passed
-                else _by_uid(self._read(namespace + "/"))
-            )
+            if namespace in self._passed:
+                self._whole = _by_uid(self._relist())
+            else:
+                self._index = _by_uid(self._read(namespace + "/"))
+        if self._whole is not None:
+            # uids are unique across namespaces: one index serves them all
+            return tuple(self._whole.pop(uid, ()))
         return tuple(self._index.pop(uid, ()))
 
     def _read(self, key: str) -> Iterator[Json]:
@@ -563,7 +566,7 @@ class EventJoin:
 def _by_uid(events: Iterable[Json]) -> dict[str, list[Json]]:
     index: dict[str, list[Json]] = defaultdict(list)
     for e in events:
-        if e.get("reason") in EVENT_REASONS:
+        if as_str(e.get("reason")) in EVENT_REASONS:
             index[str(as_dict(e.get("involvedObject")).get("uid") or "")].append(e)
     return index
 

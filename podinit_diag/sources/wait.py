@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json, as_dict
+from podinit_diag.core.access import Json, as_dict, as_int, as_objects, as_str
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.model import Bundle
@@ -65,14 +65,14 @@ def resolve(
     collection, obj = read_workload(cluster, namespace, kind, name)
     if kind in ("Deployment", "StatefulSet"):
         obj = _caught_up(cluster, collection, name, obj, timeout)
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
     selector = pod_selector(kind, name, obj)
     if kind == "DaemonSet":
-        wanted = int(status.get("desiredNumberScheduled") or 0)
+        wanted = as_int(status.get("desiredNumberScheduled"))
     elif kind == "Job":
-        wanted = int(spec.get("parallelism", 1) or 0)
+        wanted = as_int(spec.get("parallelism", 1))
     else:
-        wanted = int(spec.get("replicas", 1) or 0)
+        wanted = as_int(spec.get("replicas", 1))
     # During a rolling update the old revision's pods are still Ready and must not count.
     if kind == "Deployment":
         hash_ = _newest_template_hash(cluster, namespace, obj, selector)
@@ -87,8 +87,8 @@ def resolve(
 
 
 def _observed(obj: Json) -> bool:
-    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
-    return int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 0)
+    meta, status = as_dict(obj.get("metadata")), as_dict(obj.get("status"))
+    return as_int(status.get("observedGeneration")) >= as_int(meta.get("generation"))
 
 
 def _caught_up(
@@ -121,14 +121,14 @@ def _newest_template_hash(cluster: Cluster, namespace: str, deploy: Json, select
     best, best_rev = "", -1
     replicasets = KINDS["ReplicaSet"].path.format(ns=quote(namespace, safe=""))
     for rs in cluster.list_all(replicasets, labelSelector=selector):
-        meta = rs.get("metadata") or {}
-        owners = meta.get("ownerReferences") or []
-        if not any(isinstance(o, dict) and o.get("uid") == uid for o in owners):
+        meta = as_dict(rs.get("metadata"))
+        owners = as_objects(meta.get("ownerReferences"))
+        if not any(o.get("uid") == uid for o in owners):
             continue
-        rev = str(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision", ""))
-        if rev.isdigit() and int(rev) > best_rev:
-            best_rev = int(rev)
-            best = str(as_dict(meta.get("labels")).get("pod-template-hash") or "")
+        rev = as_int(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision"), -1)
+        if rev > best_rev:
+            best_rev = rev
+            best = as_str(as_dict(meta.get("labels")).get("pod-template-hash"))
     return best
 
 
@@ -203,12 +203,11 @@ class Waiter:
         }
 
     def run(self) -> Outcome:
-        pods, pods_rv = self.cluster.list_snapshot(
-            self._streams["pods"][0], **self._streams["pods"][1]
-        )
-        events, events_rv = self.cluster.list_snapshot(
-            self._streams["events"][0], **self._streams["events"][1]
-        )
+        # The first lists count against the wait's time too: a list that never ends (a
+        # server that keeps sending continue tokens) must not outlast --timeout.
+        deadline = self._start + self.timeout
+        pods, pods_rv = self.cluster.list_snapshot(*self._streams["pods"], deadline)
+        events, events_rv = self.cluster.list_snapshot(*self._streams["events"], deadline)
         if not pods and self.target.pod:
             # As kubectl wait does: a pod absent when the wait begins is a typo, not a
             # pod about to come (kubectl apply returns once the object exists).
@@ -273,17 +272,19 @@ class Waiter:
         path, query = self._streams[kind]
         version: str | None = rv  # None: list again first
         failures = 0
+        idle = 0  # streams in a row that ended at once with nothing in them
         while not self._stop.is_set():
+            began, delivered = time.monotonic(), False
             try:
                 if version is None:
-                    items, version = self.cluster.list_snapshot(path, **query)
+                    items, version = self.cluster.list_snapshot(path, query)
                     self._queue.put((f"{kind}-relisted", items))
                 for event in self.cluster.watch(path, version, WATCH_SECONDS, **query):
                     if self._stop.is_set():
                         return
-                    failures = 0
-                    meta = event["object"].get("metadata") or {}
-                    version = str(meta.get("resourceVersion") or version)
+                    failures, delivered = 0, True
+                    meta = as_dict(event["object"].get("metadata"))
+                    version = as_str(meta.get("resourceVersion")) or version
                     if event.get("type") != "BOOKMARK":
                         self._queue.put((kind, event))
             except Expired:
@@ -294,14 +295,20 @@ class Waiter:
                     self._queue.put(("error", exc))
                     return
                 self._stop.wait(_RETRY_SECONDS * failures)
+                continue
             except ClusterError as exc:
                 self._queue.put(("error", exc))
                 return
+            # A server that ends every watch at once (or answers 410 to every one) would
+            # otherwise be asked again thousands of times a second.
+            idle = 0 if delivered or time.monotonic() - began > _RETRY_SECONDS else idle + 1
+            if idle:
+                self._stop.wait(min(_RETRY_SECONDS * idle, 10.0))
 
     # --- state -------------------------------------------------------------------------
 
     def _event(self, e: Json) -> None:
-        if e.get("reason") not in EVENT_REASONS:
+        if as_str(e.get("reason")) not in EVENT_REASONS:
             return
         uid = str(as_dict(e.get("involvedObject")).get("uid") or "")
         pod = self.pods.get(uid)
@@ -312,8 +319,8 @@ class Waiter:
         events[:] = [x for x in events if as_dict(x.get("metadata")).get("name") != name] + [e]
 
     def _pod(self, change: str, obj: Json) -> None:
-        meta = obj.get("metadata") or {}
-        uid = str(meta.get("uid") or "")
+        meta = as_dict(obj.get("metadata"))
+        uid = as_str(meta.get("uid"))
         old = self.pods.get(uid)
 
         def moved(
@@ -326,7 +333,7 @@ class Waiter:
                 Transition(
                     datetime.now(UTC),
                     self.target.namespace,
-                    str(meta.get("name")),
+                    as_str(meta.get("name")),
                     before,
                     after,
                     inits,
@@ -415,7 +422,7 @@ class Waiter:
 
 
 def _condition_true(pod: Json, kind: str) -> bool:
-    for c in as_dict(pod.get("status")).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == kind:
+    for c in as_objects(as_dict(pod.get("status")).get("conditions")):
+        if c.get("type") == kind:
             return c.get("status") == "True"
     return False

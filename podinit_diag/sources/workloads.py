@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import JsonDict, as_dict
+from podinit_diag.core.access import JsonDict, as_dict, as_int, as_list, as_objects, as_str
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.model import Bundle
 
@@ -79,10 +79,9 @@ def selector_string(selector: Any) -> str:
     if not isinstance(selector, dict):
         return ""
     terms = [f"{k}={v}" for k, v in sorted(as_dict(selector.get("matchLabels")).items())]
-    for e in selector.get("matchExpressions") or []:
-        if not isinstance(e, dict):
-            continue
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+    for e in as_objects(selector.get("matchExpressions")):
+        key, op = as_str(e.get("key")), e.get("operator")
+        values = [v for v in as_list(e.get("values")) if isinstance(v, str)]
         if op == "In":
             terms.append(f"{key} in ({','.join(values)})")
         elif op == "NotIn":
@@ -192,8 +191,8 @@ def _owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> list
         i
         for i in items
         if any(
-            isinstance(r, dict) and r.get("uid") == uid and r.get("controller") is True
-            for r in as_dict(i.get("metadata")).get("ownerReferences") or []
+            r.get("uid") == uid and r.get("controller") is True
+            for r in as_objects(as_dict(i.get("metadata")).get("ownerReferences"))
         )
     ]
 
@@ -204,8 +203,8 @@ def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) 
 
     def order(o: JsonDict) -> tuple[int, str]:
         meta = as_dict(o.get("metadata"))
-        revision = str(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision"))
-        return (int(revision) if revision.isdigit() else 0, str(meta.get("creationTimestamp")))
+        revision = as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision")
+        return as_int(revision), as_str(meta.get("creationTimestamp"))
 
     return max(owned, key=order, default={})
 
@@ -221,5 +220,5 @@ def identity(obj: JsonDict, kind: str, keep_status: bool = False) -> JsonDict:
         },
     }
     if keep_status:
-        out["status"] = {"conditions": as_dict(obj.get("status")).get("conditions") or []}
+        out["status"] = {"conditions": as_objects(as_dict(obj.get("status")).get("conditions"))}
     return out
