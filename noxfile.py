@@ -62,5 +62,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "tests/incidents/score.py")
     session.run("python", "bench/bench_startup.py")
     session.run("python", "bench/bench_offline.py", *_no_check(session.posargs))
+    session.run("python", "bench/bench_files.py")
     session.run("python", "bench/bench_live.py")
     session.run("python", "bench/bench_scan.py")

@@ -22,6 +22,15 @@ Live (imports the ``kubernetes`` client, which ``import podinit_diag`` does not)
 
     cluster = podinit_diag.Cluster(podinit_diag.Settings(context="prod"))
     report = podinit_diag.diagnose(podinit_diag.fetch_bundle(cluster, "shop", "web-0"))
+
+Errors: for bad input the offline functions (``load_path``, ``diagnose_path``, ``diagnose``,
+``pod_status``, ``Config``) raise :class:`InputError` and nothing else, with a one-line
+message. A file that is not a pod, a pod list or a bundle is one; so are a naive ``now``
+(``datetime.now()`` is local time: pass ``datetime.now(UTC)``) and a ``Config`` or ``Bundle``
+that is not one. Odd data *inside* a pod is not: a field of the wrong type, a number too
+large for its field (an exit code of 2**80, a 5,000-digit restart count, a quantity of
+``1e999999``), a ``None`` among the events, a log that is not bytes or text, lone surrogates
+in strings, all read as absent, and the pod gets a report.
 """
 
 from __future__ import annotations
@@ -56,7 +65,9 @@ if TYPE_CHECKING:
 def diagnose_path(
     path: str | PathLike[str], config: Config | None = None, now: datetime | None = None
 ) -> list[Report]:
-    """Load every pod at ``path`` (file or bundle directory) and diagnose each."""
+    """Load every pod at ``path`` (file or bundle directory) and diagnose each.
+
+    Raises :class:`InputError` for a path that holds no usable pod, and as ``diagnose``."""
     return [diagnose(b, config, now) for b in load_path(path)]
 
 

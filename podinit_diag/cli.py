@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import signal
 import sys
@@ -17,12 +18,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubetime import parse_duration, parse_time
-from podinit_diag.core.model import Config, Report
+from podinit_diag.core.model import Bundle, Config, Report
 from podinit_diag.core.version import VERSION
 from podinit_diag.engine import diagnose
 from podinit_diag.render import OUTPUTS, render
+from podinit_diag.render.common import clean
 from podinit_diag.rules import RULES
-from podinit_diag.sources.files import load_path, select
+from podinit_diag.sources.files import load_path, load_stream, select
 from podinit_diag.sources.workloads import parse_target
 
 if TYPE_CHECKING:
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from podinit_diag.sources.cluster import Cluster
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+# A kubeconfig's credential plugin may take this many request timeouts to hand over a
+# token (30 s by default: a cloud CLI starting cold), then it is killed.
+CREDENTIAL_FACTOR = 6
 FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
 
 
@@ -45,7 +50,8 @@ class _Parser(argparse.ArgumentParser):
 # (flags, options) of every argument after TARGET, in --help order.
 _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--from",), dict(dest="sources", action="append", default=[], metavar="PATH",
-        help="pod JSON/YAML, v1 List/PodList, or bundle directory (repeatable)")),
+        help="pod JSON/YAML, v1 List/PodList, or bundle directory (repeatable); "
+        "- reads standard input")),
     (("-n", "--namespace"), dict(help="namespace (default: the context's, else default)")),
     (("-A", "--all-namespaces"), dict(action="store_true", help="pods of every namespace")),
     (("-l", "--selector"), dict(help="label selector of the pods to scan (live)")),
@@ -58,8 +64,12 @@ _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--context",), dict(help="kubeconfig context to use")),
     (("--kubeconfig",), dict(help="kubeconfig file (default: KUBECONFIG, ~/.kube/config)")),
     (("--request-timeout",), dict(default="5s", metavar="DURATION",
-        help="timeout of each request to the API server (5s)")),
-    (("--save",), dict(metavar="DIR", help="write what was fetched as a bundle that --from reads")),
+        help="how long each request to the API server may take in all, body included (5s); "
+        f"a kubeconfig's credential plugin gets {CREDENTIAL_FACTOR} times as long")),
+    (("--save",), dict(metavar="DIR", help="write what was fetched as a bundle that --from reads "
+        "(a new or empty directory; secrets masked, files readable by you only)")),
+    (("--force",), dict(action="store_true",
+        help="with --save: replace the bundle files in a directory that is not empty")),
     (("-o", "--output"), dict(choices=OUTPUTS, default="table")),
     (("--fail-on",), dict(choices=tuple(FAIL_ON), default="error",
         help="lowest severity that makes the exit code 1 (default: error)")),
@@ -101,18 +111,58 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the main thread is so that ``with`` blocks and atexit run: the
+    client's key files and the demo's certificates are removed as on Ctrl-C."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal that cannot show a character (latin-1, ASCII) gets an escape, not a
+        # crash; so does a lone surrogate that came in a pod's JSON.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main else None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:  # a caller's own handler (main() run in a test, a script)
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         return run(build_parser().parse_args(argv), sys.stdout)
     except (UsageError, InputError) as exc:
-        print(f"initdoctor: error: {exc}", file=sys.stderr)
+        # API error bodies are the server's words: masked and escaped like any of its data
+        print(f"initdoctor: error: {clean(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except _Terminated:
+        return 143
     except BrokenPipeError:
         # the reader (head, less) went away; nothing left to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except (MemoryError, RecursionError, ValueError, TypeError, LookupError, AttributeError,
+            OSError, OverflowError, ArithmeticError) as exc:  # fmt: skip
+        # A bug of ours, or data no check foresaw: one line, not a traceback; the
+        # traceback on request.
+        if os.environ.get("INITDOCTOR_DEBUG"):
+            raise
+        what = clean(" ".join(str(exc).split())[:200])
+        print(
+            f"initdoctor: error: internal error ({type(exc).__name__}: {what}); "
+            "INITDOCTOR_DEBUG=1 shows where",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -146,7 +196,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             "--save writes what was fetched from a cluster; it does not go with --from"
         )
     namespace = None if args.all_namespaces else args.namespace
-    bundles = select([b for src in args.sources for b in load_path(src)], args.targets, namespace)
+    if args.sources.count("-") > 1:
+        raise UsageError("--from -: standard input can be read once")
+    bundles = select([b for src in args.sources for b in _load(src)], args.targets, namespace)
     if not bundles:
         wanted = [" ".join(args.targets)] if args.targets else []
         wanted += [f"namespace {namespace}"] if namespace else []
@@ -155,6 +207,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if len(reports) > 1 and not args.targets:
         return _summarise(args, out, lambda summary: summary.extend(reports))
     return _reports(reports, args, out)
+
+
+def _load(source: str) -> list[Bundle]:
+    """A path, or ``-`` for standard input (kubectl's ``-f -``)."""
+    if source != "-":
+        return load_path(source)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("--from -: standard input is a terminal; pipe a pod into it")
+    return load_stream(sys.stdin.buffer)
 
 
 def _reports(reports: list[Report], args: argparse.Namespace, out: TextIO) -> int:
@@ -207,7 +268,7 @@ def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     from podinit_diag.render import render_titled
 
     if not args.wait:
-        note = lambda line: print(line, file=sys.stderr)  # noqa: E731
+        note = lambda line: print(clean(line), file=sys.stderr)  # noqa: E731
         results = demo.diagnose_scenarios(config, lambda kc: _cluster(args, kc), note)
         out.write(render_titled(results, args.output, _colour(out)))
     for heading, target, kubeconfig in demo.incidents(datetime.now(UTC)) if args.wait else ():
@@ -222,12 +283,7 @@ def _serve(path: str) -> int:
     """Serve saved bundles read-only until interrupted (Ctrl-C or SIGTERM)."""
     from podinit_diag.devserver.apiserver import ApiServer, loopback
 
-    bundles = load_path(path)
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
+    bundles = _load(path)
     server = ApiServer(bundles)
     with loopback(server) as kubeconfig:
         print(
@@ -236,7 +292,7 @@ def _serve(path: str) -> int:
             f"initdoctor: export KUBECONFIG={kubeconfig}    # then: kubectl get pods -A",
             file=sys.stderr,
         )
-        with contextlib.suppress(KeyboardInterrupt):  # the normal way to stop serving
+        with contextlib.suppress(KeyboardInterrupt, _Terminated):  # the normal ways to stop
             threading.Event().wait()
     return EXIT_OK
 
@@ -281,7 +337,8 @@ def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> lis
     """Diagnose pods of a live cluster (the CLI's default mode)."""
     from pathlib import Path
 
-    from podinit_diag.sources.fetch import fetch_bundle, save_bundle
+    from podinit_diag.sources.fetch import fetch_bundle
+    from podinit_diag.sources.save import save_bundle
 
     names = [t.split("/", 1)[-1] for t in args.targets]  # "pod/web" or "web"
     cluster = _cluster(args)
@@ -291,8 +348,8 @@ def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> lis
         bundle = fetch_bundle(cluster, namespace, name, config)
         if args.save:
             target = Path(args.save) if len(names) == 1 else Path(args.save) / f"{namespace}_{name}"
-            save_bundle(bundle, target)
-            print(f"initdoctor: saved bundle to {target}", file=sys.stderr)
+            save_bundle(bundle, target, force=args.force)
+            print(f"initdoctor: saved bundle to {clean(str(target))}", file=sys.stderr)
         reports.append(diagnose(bundle, config, now))
     return reports
 
@@ -307,12 +364,16 @@ def _cluster(args: argparse.Namespace, demo: str | None = None) -> Cluster:
     if demo:
         return Cluster(Settings(kubeconfig=demo))
     proxies = urllib.request.getproxies()
+    timeout = _duration(args.request_timeout, "--request-timeout").total_seconds()
+    if timeout <= 0:
+        raise UsageError("--request-timeout: give a positive duration such as 5s")
     return Cluster(Settings(
         kubeconfig=args.kubeconfig,
         default_kubeconfig=os.environ.get("KUBECONFIG")
         or os.path.join(os.path.expanduser("~"), ".kube", "config"),
         context=args.context,
-        timeout=_duration(args.request_timeout, "--request-timeout").total_seconds(),
+        timeout=timeout,
+        credential_timeout=timeout * CREDENTIAL_FACTOR,
         proxy=proxies.get("https"),
         no_proxy=proxies.get("no"),
         environ=os.environ,
@@ -330,7 +391,7 @@ def _config(args: argparse.Namespace) -> Config:
 def _duration(raw: str, flag: str) -> timedelta:
     try:
         return parse_duration(raw)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise UsageError(f"{flag}: {exc}") from None
 
 

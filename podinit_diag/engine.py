@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.kubetime import translate_timestamp_since
 from podinit_diag.core.model import (
     Bundle,
+    Config,
     Finding,
     PodHeader,
     PodSnapshot,
@@ -17,13 +19,38 @@ from podinit_diag.core.model import (
 )
 from podinit_diag.core.normalize import normalize
 from podinit_diag.core.timeline import condition_chain, init_timeline
-from podinit_diag.rules import RULES, Config, Rule, RuleContext
+from podinit_diag.rules import RULES, Rule, RuleContext
 
 
 def diagnose(bundle: Bundle, config: Config | None = None, now: datetime | None = None) -> Report:
-    """Diagnose one pod. ``now`` defaults to the bundle's capture time, then the clock."""
-    when = now or bundle.captured_at or datetime.now(UTC)
-    return diagnose_snapshot(normalize(bundle, when), config or Config())
+    """Diagnose one pod. ``now`` defaults to the bundle's capture time, then the clock.
+
+    The pod, events, logs and related objects are read schema-tolerantly: a field of the
+    wrong type, an absurd number or an entry that is not an object reads as absent, and
+    the pod still gets a report. Raises :class:`InputError` (only) for arguments that
+    cannot be judged at all: ``bundle`` not a :class:`Bundle`, ``config`` not a
+    :class:`Config`, or ``now`` (or ``bundle.captured_at``) not a timezone-aware datetime.
+    A naive datetime is refused rather than guessed: ``datetime.now()`` is local time, and
+    read as UTC it would shift every age the rules judge by the machine's UTC offset.
+    """
+    if not isinstance(bundle, Bundle):
+        raise InputError(f"diagnose() needs a Bundle, not {type(bundle).__name__}")
+    if config is not None and not isinstance(config, Config):
+        raise InputError(f"diagnose() needs a Config or None, not {type(config).__name__}")
+    when = _aware(now, "now") or _aware(bundle.captured_at, "Bundle.captured_at")
+    return diagnose_snapshot(normalize(bundle, when or datetime.now(UTC)), config or Config())
+
+
+def _aware(when: object, what: str) -> datetime | None:
+    if when is None:
+        return None
+    if not isinstance(when, datetime):
+        raise InputError(f"{what} must be a timezone-aware datetime, not {type(when).__name__}")
+    if when.utcoffset() is None:
+        raise InputError(
+            f"{what} {when.isoformat()} has no time zone; give one (datetime.now(UTC))"
+        )
+    return when
 
 
 def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:

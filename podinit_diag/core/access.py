@@ -35,7 +35,7 @@ def as_objects(value: object) -> list[Json]:
     return [item for item in value if isinstance(item, Mapping)]
 
 
-def as_int(value: object, default: int = 0) -> int:
+def int_or(value: object, default: int = 0) -> int:
     """A JSON integer (or the decimal string some servers send), else ``default``: never a
     bool, a float or a number too long to be a count."""
     if type(value) is int:

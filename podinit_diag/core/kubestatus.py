@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podinit_diag.core.access import as_dict, as_objects, as_str
+from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubetime import parse_time, translate_timestamp_since
 
 __all__ = ["PodStatus", "pod_status"]
@@ -53,10 +54,14 @@ def pod_status(pod: Mapping[str, Any], now: datetime | None = None) -> PodStatus
     """Compute the STATUS, READY and RESTARTS columns for ``pod`` as kubectl prints them.
 
     ``now`` is the reference for the "(5m ago)" part of RESTARTS; it defaults to the current
-    time. A naive ``now`` is taken to be UTC.
+    time. A naive ``now`` is taken to be UTC (unlike :func:`podinit_diag.diagnose`, which
+    refuses one: here it moves no more than that age). Raises :class:`InputError` when
+    ``now`` is not a datetime; any pod, even one that is not a mapping, gets columns.
     """
     if now is None:
         now = datetime.now(UTC)
+    elif not isinstance(now, datetime):
+        raise InputError(f"pod_status(): now must be a datetime, not {type(now).__name__}")
     elif now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
 

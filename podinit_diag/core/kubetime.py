@@ -109,11 +109,12 @@ _DURATION = lazy(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 def parse_duration(text: str) -> timedelta:
     """Parse a Go-style duration (``90s``, ``5m``, ``1h30m``); a bare number means seconds.
 
-    Raises ValueError with a readable message on anything else.
+    Raises ValueError with a readable message on anything else, and on a duration past
+    what :class:`~datetime.timedelta` holds (about 2.7 million years).
     """
     raw = text.strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
-        return timedelta(seconds=float(raw))
+        return _seconds(float(raw), text)
     pos, total = 0, 0.0
     scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
     for m in _DURATION.finditer(raw):
@@ -123,4 +124,12 @@ def parse_duration(text: str) -> timedelta:
         pos = m.end()
     if pos != len(raw) or not raw:
         raise ValueError(f"invalid duration {text!r} (use e.g. 90s, 5m, 1h30m)")
-    return timedelta(seconds=total)
+    return _seconds(total, text)
+
+
+def _seconds(seconds: float, text: str) -> timedelta:
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # over 999999999 days, or a float that overflowed to infinity
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ValueError(f"duration too large: {shown!r} (at most 999999999 days)") from None

@@ -16,6 +16,7 @@ from enum import Enum, StrEnum
 from typing import Literal
 
 from podinit_diag.core.access import Json, as_dict, as_list
+from podinit_diag.core.errors import InputError
 from podinit_diag.core.memo import once
 
 
@@ -260,7 +261,8 @@ class PodSnapshot:
         return self.logs.get((container, previous))
 
     def condition_true(self, kind: str) -> bool:
-        return str(self.conditions.get(kind, {}).get("status", "")) == "True"
+        status = self.conditions.get(kind, {}).get("status")
+        return status == "True" or status is True  # no str(): it refuses 5,000-digit ints
 
     def condition_at(self, kind: str) -> tuple[str, Json] | None:
         """The pod condition of this type with its JSONPath, for evidence."""
@@ -364,12 +366,46 @@ class Report:
 
 
 def quote_value(value: object) -> str:
-    """How a status/spec value is quoted in evidence: strings as is, the rest as JSON."""
+    """How a status/spec value is quoted in evidence: strings as is, the rest as JSON.
+
+    What JSON cannot write (an integer over 4,300 digits, nesting deeper than the
+    interpreter recurses, keys that are not strings) is written as a description."""
     if isinstance(value, str):
         return value
     if type(value) is int:
-        return str(value)  # what json.dumps gives, without its machinery
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+        try:
+            return str(value)  # what json.dumps gives, without its machinery
+        except ValueError:
+            return _long_int(value)
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return json.dumps(_printable(value, 0), sort_keys=True, ensure_ascii=False)
+
+
+def _long_int(value: int) -> str:
+    return f"<an integer of {int(value.bit_length() * 0.30103) + 1} digits>"
+
+
+_QUOTE_DEPTH = 32  # deeper than any pod field; what lies below is elided
+
+
+def _printable(value: object, depth: int) -> object:
+    if value is None or isinstance(value, (str, bool, float)):
+        return value
+    if isinstance(value, int):
+        try:
+            str(value)
+        except ValueError:
+            return _long_int(value)
+        return value
+    if depth >= _QUOTE_DEPTH:
+        return "…"
+    if isinstance(value, Mapping):
+        return {str(k): _printable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_printable(v, depth + 1) for v in value]
+    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -380,6 +416,25 @@ class Config:
     stuck_after: timedelta = timedelta(minutes=5)
     select: tuple[str, ...] = ()  # codes or prefixes; empty means all
     ignore: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse settings a diagnosis could not use, with :class:`InputError`; a list of
+        codes is taken as a tuple (the engine keys its plans by the config's hash)."""
+        if not isinstance(self.stuck_after, timedelta):
+            raise InputError(
+                f"Config.stuck_after must be a timedelta, not {type(self.stuck_after).__name__}"
+            )
+        for name in ("select", "ignore"):
+            codes = getattr(self, name)
+            if type(codes) is tuple and all(type(c) is str for c in codes):
+                continue
+            if not isinstance(codes, (tuple, list)) or not all(isinstance(c, str) for c in codes):
+                raise InputError(
+                    f"Config.{name} must be a tuple of strings, rule codes or prefixes such "
+                    f"as ('PI1', 'PI203'); got a {type(codes).__name__}"
+                    + (" holding other things" if isinstance(codes, (tuple, list)) else "")
+                )
+            object.__setattr__(self, name, tuple(codes))
 
     def enabled(self, code: str) -> bool:
         if self.select and not any(code.startswith(s) for s in self.select):

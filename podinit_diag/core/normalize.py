@@ -8,10 +8,11 @@ treated as absent) instead of an exception.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from podinit_diag.core.access import Json, as_dict, as_list, as_str
+from podinit_diag.core.access import Json, as_dict, as_list, as_objects, as_str
 from podinit_diag.core.kubetime import parse_time
 from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
@@ -24,12 +25,14 @@ from podinit_diag.core.model import (
     PodSnapshot,
     Termination,
 )
-from podinit_diag.core.redact import redact
+from podinit_diag.core.redact import redact, redact_lines
 
 LOG_TAIL_LINES = 200  # what the rules read of a log, and what a live fetch asks for
 MAX_LINE_CHARS = 400
 _FIELD_PATH = lazy(r"^spec\.(?:initContainers|containers|ephemeralContainers)\{(.+)\}$")
-_CONTROL = lazy(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Colour codes are how programs format their logs, not what they say: dropped. Any other
+# control character stays, for the renderers to show escaped (never raw, never dropped).
+_COLOUR = lazy(r"\x1b\[[0-9;]*m")
 INT32 = range(-(2**31), 2**31)
 
 
@@ -55,7 +58,8 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
     )
     containers = _containers(spec, status)
     owner = _owner(meta)
-    events, related_events = _events(bundle.events, name, uid, _related_names(spec, owner))
+    raw_events = bundle.events if isinstance(bundle.events, (tuple, list)) else ()
+    events, related_events = _events(raw_events, name, uid, _related_names(spec, owner))
     conditions = {as_str(c.get("type")): c for c in map(as_dict, as_list(status.get("conditions")))}
     conditions.pop("", None)
     return PodSnapshot(
@@ -74,12 +78,12 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         event_reasons=frozenset(e.reason for e in events),
         logs=_logs(bundle.logs, {c.name for c in containers}),
         conditions=conditions,
-        related=bundle.related,
+        related=_objects(bundle.related),
         now=now,
         pod=pod,
-        source=bundle.source,
-        notes=bundle.notes,
-        lookups=bundle.lookups,
+        source=as_str(bundle.source),
+        notes=_strings(bundle.notes),
+        lookups=_objects(bundle.lookups),
         deleted_at=parse_time(meta.get("deletionTimestamp")),
         related_events=related_events,
     )
@@ -184,40 +188,75 @@ def _related_names(spec: Json, owner: Owner | None) -> frozenset[tuple[str, str]
     return frozenset(n for n in names if n[1])
 
 
+def event_subject(pod: Json) -> Callable[[Json], str | None]:
+    """What a raw event is about for ``pod``: "" for the pod itself, "Kind name" for one of
+    the objects whose events tell about it (node, claims, owner), None for an event
+    :func:`normalize` leaves out (another object, an earlier pod of the same name). The
+    files loader keeps only these of a huge events.json."""
+    meta = as_dict(pod.get("metadata"))
+    related = _related_names(as_dict(pod.get("spec")), _owner(meta))
+    return _subject(as_str(meta.get("name")), as_str(meta.get("uid")), related)
+
+
+def _subject(
+    pod_name: str, pod_uid: str, related: frozenset[tuple[str, str]]
+) -> Callable[[Json], str | None]:
+    def subject(e: Json) -> str | None:
+        involved = as_dict(e.get("involvedObject"))
+        kind, name = as_str(involved.get("kind")), involved.get("name")
+        if kind not in ("Pod", "") or name != pod_name:
+            if not isinstance(name, str) or (kind, name) not in related:
+                return None
+            return f"{kind} {name}"
+        uid = as_str(involved.get("uid"))
+        return None if uid and pod_uid and uid != pod_uid else ""  # or an earlier pod's
+
+    return subject
+
+
+def event_span(e: Json) -> tuple[datetime | None, datetime | None, int]:
+    """An event's first and last time and its count (at least 1), from whichever of the
+    core/v1 and events.k8s.io fields it has."""
+    series = as_dict(e.get("series"))
+    event_time = parse_time(e.get("eventTime"))
+    times = (
+        parse_time(e.get("lastTimestamp")),
+        event_time,
+        parse_time(series.get("lastObservedTime")),
+    )
+    last = max(filter(None, times), default=None)
+    first = parse_time(e.get("firstTimestamp")) or event_time or last
+    count = as_int(series.get("count")) or as_int(e.get("count")) or 1
+    return first, last, max(count, 1)
+
+
 def _events(
     raw: tuple[Json, ...], pod_name: str, pod_uid: str, related: frozenset[tuple[str, str]]
 ) -> tuple[tuple[EventView, ...], tuple[EventView, ...]]:
     """The pod's own events and those about its related objects, each oldest first."""
     views: list[tuple[datetime | None, int, EventView]] = []
     others: list[tuple[datetime | None, int, EventView]] = []
+    subject = _subject(pod_name, pod_uid, related)
+    messages: dict[str, str] = {}  # repeated events repeat their message: redact it once
     for i, e in enumerate(raw):
+        if type(e) is not dict and not isinstance(e, Mapping):
+            continue  # a None or a string where an Event belongs (a library caller's bundle)
+        about = subject(e)
+        if about is None:
+            continue
+        first, last, count = event_span(e)
         involved = as_dict(e.get("involvedObject"))
-        kind, name = as_str(involved.get("kind")), involved.get("name")
-        about = ""
-        if kind not in ("Pod", "") or name != pod_name:
-            if not isinstance(name, str) or (kind, name) not in related:
-                continue
-            about = f"{kind} {name}"
-        else:
-            uid = as_str(involved.get("uid"))
-            if uid and pod_uid and uid != pod_uid:
-                continue  # an earlier pod of the same name
-        series = as_dict(e.get("series"))
-        times = [
-            parse_time(e.get("lastTimestamp")),
-            parse_time(e.get("eventTime")),
-            parse_time(series.get("lastObservedTime")),
-        ]
-        last = max((t for t in times if t is not None), default=None)
-        first = parse_time(e.get("firstTimestamp")) or parse_time(e.get("eventTime")) or last
-        count = as_int(series.get("count")) or as_int(e.get("count")) or 1
         m = _FIELD_PATH.match(as_str(involved.get("fieldPath"))) if not about else None
         source = as_dict(e.get("source"))
+        text = as_str(e.get("note")) or as_str(e.get("message"))
+        message = messages.get(text)
+        if message is None:
+            message = messages[text] = redact(text)
         view = EventView(
             type=as_str(e.get("type")) or "Normal",
             reason=as_str(e.get("reason")),
-            message=redact(as_str(e.get("note")) or as_str(e.get("message"))),
-            count=max(count, 1),
+            message=message,
+            count=count,
             first_seen=first,
             last_seen=last,
             container=m.group(1) if m else None,
@@ -237,16 +276,35 @@ def _oldest_first(
     return tuple(v for _, _, v in views)
 
 
-def _logs(raw: Any, names: set[str]) -> dict[tuple[str, bool], LogExcerpt]:
+def _objects(raw: object) -> tuple[Json, ...]:
+    """A bundle's tuple of objects; from anything else, its entries that are objects."""
+    if type(raw) is tuple and all(type(o) is dict for o in raw):
+        return raw
+    return tuple(as_objects(raw))
+
+
+def _strings(raw: object) -> tuple[str, ...]:
+    if not isinstance(raw, (tuple, list)):
+        return ()
+    return tuple(n for n in raw if isinstance(n, str))
+
+
+def _logs(raw: object, names: set[str]) -> dict[tuple[str, bool], LogExcerpt]:
     out: dict[tuple[str, bool], LogExcerpt] = {}
-    for filename, data in sorted(raw.items()):
+    files = {k: v for k, v in as_dict(raw).items() if isinstance(k, str) and k.endswith(".log")}
+    for filename, data in sorted(files.items()):
         base = filename[: -len(".log")]
         previous = base.endswith(".previous")
         container = base[: -len(".previous")] if previous else base
         if container not in names:
             continue
-        text = data.decode("utf-8", errors="replace")
-        lines = [_clean(line) for line in text.splitlines()]
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            text = bytes(data).decode("utf-8", errors="replace")
+        elif isinstance(data, str):
+            text = data
+        else:
+            continue  # a library caller's log that is neither bytes nor text
+        lines = redact_lines(_clean(line) for line in text.splitlines())
         while lines and not lines[-1]:
             lines.pop()
         out[(container, previous)] = LogExcerpt(
@@ -259,7 +317,7 @@ def _logs(raw: Any, names: set[str]) -> dict[tuple[str, bool], LogExcerpt]:
 
 
 def _clean(line: str) -> str:
-    line = _CONTROL.sub("", line).rstrip()
+    line = _COLOUR.sub("", line).rstrip()
     if len(line) > MAX_LINE_CHARS:
         line = line[:MAX_LINE_CHARS] + "…"
-    return redact(line)
+    return line

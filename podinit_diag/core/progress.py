@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from podinit_diag.core.access import Json, as_dict
+from podinit_diag.core.access import Json, as_dict, as_objects, as_str
 from podinit_diag.core.kubetime import parse_time
 from podinit_diag.core.model import Report, past_init_step
 
@@ -38,17 +38,16 @@ class Outcome:
 def completed_inits(pod: Json) -> frozenset[str]:
     """Init containers past their step: exited 0, or for a native sidecar, started."""
     sidecars = {
-        c.get("name")
-        for c in as_dict(pod.get("spec")).get("initContainers") or []
-        if isinstance(c, dict) and c.get("restartPolicy") == "Always"
+        as_str(c.get("name"))
+        for c in as_objects(as_dict(pod.get("spec")).get("initContainers"))
+        if c.get("restartPolicy") == "Always"
     }
     out = set()
-    for s in as_dict(pod.get("status")).get("initContainerStatuses") or []:
-        if not isinstance(s, dict):
-            continue
+    for s in as_objects(as_dict(pod.get("status")).get("initContainerStatuses")):
+        name = as_str(s.get("name"))
         exit_code = as_dict(as_dict(s.get("state")).get("terminated")).get("exitCode")
-        if past_init_step(s.get("name") in sidecars, s.get("started") is True, exit_code):
-            out.add(str(s.get("name")))
+        if past_init_step(name in sidecars, s.get("started") is True, exit_code):
+            out.add(name)
     return frozenset(out)
 
 
@@ -57,11 +56,12 @@ def init_durations(pod: Json, names: frozenset[str]) -> tuple[tuple[str, float],
     sidecar has no duration: it keeps running, and when its startup probe passed is not
     recorded anywhere."""
     out = []
-    for s in as_dict(pod.get("status")).get("initContainerStatuses") or []:
-        if not isinstance(s, dict) or s.get("name") not in names:
+    for s in as_objects(as_dict(pod.get("status")).get("initContainerStatuses")):
+        name = as_str(s.get("name"))
+        if name not in names:
             continue
         t = as_dict(as_dict(s.get("state")).get("terminated"))
         start, end = parse_time(t.get("startedAt")), parse_time(t.get("finishedAt"))
         if start is not None and end is not None:
-            out.append((str(s["name"]), (end - start).total_seconds()))
+            out.append((name, (end - start).total_seconds()))
     return tuple(out)

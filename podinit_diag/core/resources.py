@@ -10,6 +10,7 @@ gives what the official client's ``kubernetes.utils.quantity`` gives without imp
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -18,18 +19,32 @@ from podinit_diag.core.model import ContainerKind, ContainerView
 from podinit_diag.core.quantity import parse_quantity
 
 
-@lru_cache(maxsize=4096)
-@lru_cache(maxsize=4096)
-def quantity(text: str) -> float | None:
-    """A Kubernetes quantity (``250m``, ``6Gi``, ``1e3``) as a number; None if invalid.
+def quantity(value: object) -> float | None:
+    """A Kubernetes quantity (``250m``, ``6Gi``, ``1e3``, or a JSON number) as a float; None
+    if invalid, if it is no finite float (``NaN``, ``Infinity``, ``1e999999``, an integer of
+    5,000 digits: no node has that much of anything) or if it is not a string or a number.
 
     Floats, not the parser's Decimals: comparisons and sums over a handful of requests need
     no more precision, and they run for every pod of a scan (where the same few dozen
     strings repeat: hence the cache)."""
+    if isinstance(value, str):
+        return _parsed(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int past a float's range
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> float | None:
     try:
-        return float(parse_quantity(text))
-    except (ValueError, ArithmeticError, TypeError):
+        number = float(parse_quantity(text))
+    except (ValueError, ArithmeticError):
         return None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True)
@@ -81,9 +96,7 @@ def effective_requests(
 
 
 def _amount(raw: object) -> float:
-    if raw is None:
-        return 0.0
-    return quantity(raw if isinstance(raw, str) else str(raw)) or 0.0
+    return quantity(raw) or 0.0
 
 
 def format_quantity(resource: str, value: float) -> str:

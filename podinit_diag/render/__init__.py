@@ -1,7 +1,8 @@
 """Renderers turn reports, scans, waits and the rule catalogue into text (table, JSON,
 Markdown); they never print, read the environment or decide exit codes: whoever calls
 them says where the text goes. May import the engine, rules and core; ``tabulate`` is
-confined to ``table``."""
+confined to ``table``. Every renderer cleans what it is given (``common.for_text``,
+``common.for_json``): text from the cluster is redacted and cannot drive the terminal."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ OUTPUTS = ("table", "json", "markdown")
 def render_titled(titled: Sequence[tuple[str, Report]], output: str, colour: bool) -> str:
     """Reports each under its heading (the demo's scenarios); JSON has no headings."""
     from podinit_diag.render import jsonout
+    from podinit_diag.render.common import clean
 
     if output == "json":
         return jsonout.render([r for _, r in titled])
     out = []
     for i, (title, report) in enumerate(titled, 1):
-        heading = f"{i}/{len(titled)} {title}"
+        heading = f"{i}/{len(titled)} {clean(title)}"
         if output == "markdown":
             out.append(f"\n# {heading}\n\n" + render([report], output))
         else:

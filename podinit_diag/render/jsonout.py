@@ -2,7 +2,9 @@
 
 Fields may be added under the same ``schema_version``; renaming or removing one
 bumps it. Keys are emitted in a fixed order so that output is byte-identical for
-the same input.
+the same input. Strings from the cluster are redacted (:func:`for_json`), and the text
+is ASCII (``ensure_ascii``): a control, bidi or zero-width character, or a lone
+surrogate, is a ``\\u`` escape, harmless on a terminal and encodable in any locale.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from podinit_diag.core.kubetime import format_time, human_duration
 from podinit_diag.core.model import ConditionStep, Finding, Report, TimelineStep
 from podinit_diag.core.summary import ScanSummary
 from podinit_diag.core.version import VERSION
+from podinit_diag.render.common import for_json
 
 SCHEMA_VERSION = 1
 
 
 def report_dict(r: Report) -> dict[str, Any]:
+    r = for_json(r)
     p = r.pod
     counts = {
         s: sum(1 for f in r.findings if f.severity.value == s) for s in ("error", "warning", "info")
@@ -124,12 +128,12 @@ def envelope(reports: Sequence[Report]) -> dict[str, Any]:
 
 
 def render(reports: Sequence[Report]) -> str:
-    return json.dumps(envelope(reports), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(envelope(reports), indent=2) + "\n"
 
 
 def scan_tail(s: ScanSummary) -> dict[str, Any]:
     """What a scan adds after its reports: errors, groups, summary."""
-    doc: dict[str, Any] = {"errors": list(s.errors)}
+    doc: dict[str, Any] = {"errors": list(for_json(tuple(s.errors)))}
     doc["groups"] = [
         {
             "namespace": g.namespace,
@@ -142,7 +146,7 @@ def scan_tail(s: ScanSummary) -> dict[str, Any]:
             "count": g.count,
             "examples": list(g.examples),
         }
-        for g in s.groups
+        for g in map(for_json, s.groups)
     ]
     doc["summary"] = {
         "pods": s.pods,
@@ -186,4 +190,4 @@ class ScanStream:
 
 
 def _compact(doc: Any) -> str:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(doc, separators=(",", ":"))

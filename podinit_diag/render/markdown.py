@@ -1,4 +1,9 @@
-"""Markdown for incident tickets (``-o markdown``)."""
+"""Markdown for incident tickets (``-o markdown``).
+
+The data is cleaned first (:func:`for_text`: secrets masked, controls escaped); what comes
+from the cluster is then put in code spans (:func:`code`) or Markdown-escaped
+(:func:`escape_markdown`), so that a name or a message cannot format, link or restructure
+the ticket."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Sequence
 
 from podinit_diag.core.kubetime import format_time
 from podinit_diag.core.model import Report
+from podinit_diag.core.sanitize import escape, escape_markdown
 from podinit_diag.core.summary import Row, ScanSummary
 from podinit_diag.render.common import (
     CONDITION_HEADERS,
@@ -14,8 +20,11 @@ from podinit_diag.render.common import (
     SCAN_HEADERS,
     STEP_HEADERS,
     blocking_line,
+    cached,
+    clean,
     condition_row,
     context_line,
+    for_text,
     pod_row,
     step_row,
     waiting_line,
@@ -23,55 +32,79 @@ from podinit_diag.render.common import (
 
 
 def code(text: str) -> str:
-    """An inline code span that survives backticks and pipes inside ``text``."""
-    text = " ".join(text.split()).replace("|", "\\|")
+    """An inline code span that survives backticks and pipes inside ``text`` (whose
+    non-printable characters are escaped: a code span shows its content literally)."""
+    text = " ".join(escape(text).split()).replace("|", "\\|")
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def prose(text: str) -> str:
+    """Our sentences with data in them (finding titles, fixes): the parts between
+    backticks as code spans, as the rules write commands, the rest Markdown-escaped. A
+    backtick in the data can only move where a code span starts or ends."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: the last one is text
+        parts[-2:] = [parts[-2] + "`" + parts[-1]]
+    return "".join(
+        (code(part) if part else "\\`\\`") if i % 2 else escape_markdown(part)
+        for i, part in enumerate(parts)
+    )
+
+
+_cell = cached(escape_markdown)
+
+
+def cells(row: Sequence[str]) -> list[str]:
+    """Table cells from the data, Markdown-escaped."""
+    return [_cell(c) for c in row]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A table of our ``headers`` and rows of Markdown (see :func:`cells`)."""
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
     return out
 
 
 def render_one(r: Report) -> str:
+    r = for_text(r)
     p = r.pod
-    out = [f"## Pod `{p.namespace}/{p.name}`: {p.status}", ""]
-    out += table(POD_HEADERS, [pod_row(r)])
-    out += ["", f"{context_line(r)} · observed {format_time(r.observed_at)}"]
+    out = [f"## Pod {code(f'{p.namespace}/{p.name}')}: {escape_markdown(p.status)}", ""]
+    out += table(POD_HEADERS, [cells(pod_row(r))])
+    out += ["", f"{escape_markdown(context_line(r))} · observed {format_time(r.observed_at)}"]
     if r.conditions:
-        rows = [_bold(condition_row(c, r), 0, c.current) for c in r.conditions]
+        rows = [_bold(cells(condition_row(c, r)), 0, c.current) for c in r.conditions]
         out += ["", "### Pod conditions", ""] + table(CONDITION_HEADERS, rows)
         waiting = waiting_line(r)
         if waiting:
-            out += ["", f"**{waiting}**"]
+            out += ["", f"**{escape_markdown(waiting)}**"]
     if r.timeline:
         rows = [
-            _bold(step_row(i, s, r), 1, s.blocking, " (blocking)")
+            _bold(cells(step_row(i, s, r)), 1, s.blocking, " (blocking)")
             for i, s in enumerate(r.timeline, 1)
         ]
         out += ["", "### Init containers", ""] + table(STEP_HEADERS, rows)
     blocked = blocking_line(r)
     if blocked:
-        out += ["", f"**{blocked}**"]
+        out += ["", f"**{escape_markdown(blocked)}**"]
     out += ["", "### Findings", ""]
     if not r.findings:
         out.append("No problems found.")
     for n, f in enumerate(r.findings, 1):
-        where = f" · {f.container_kind.value} container `{f.container}`" if f.container_kind else ""
-        out += [f"#### {n}. {f.code} {f.rule} ({f.severity.value}){where}", "", f.title, ""]
+        where = (
+            f" · {f.container_kind.value} container {code(f.container or '-')}"
+            if f.container_kind
+            else ""
+        )
+        out += [f"#### {n}. {f.code} {f.rule} ({f.severity.value}){where}", "", prose(f.title), ""]
         out.append("Evidence:")
-        out += [f"- {e.source} {code(e.ref)}: {code(e.text)}" for e in f.evidence]
-        out += ["", f"**Fix:** {f.fix}", "", f"Docs: [{f.code} {f.rule}]({f.docs})", ""]
+        out += [f"- {escape_markdown(e.source)} {code(e.ref)}: {code(e.text)}" for e in f.evidence]
+        out += ["", f"**Fix:** {prose(f.fix)}", "", f"Docs: [{f.code} {f.rule}]({f.docs})", ""]
     if r.errors:
-        out += ["### Notes", ""] + [f"- {e}" for e in r.errors] + [""]
+        out += ["### Notes", ""] + [f"- {escape_markdown(e)}" for e in r.errors] + [""]
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -87,19 +120,21 @@ def render(reports: Sequence[Report]) -> str:
 
 
 def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None) -> str:
-    cells = [r.cells() for r in (rows if rows is not None else map(Row.of, s.reports))]
+    listed = rows if rows is not None else map(Row.of, s.reports)
+    lines = [cells(for_text(r).cells()) for r in listed]
     out = ["## Scan", ""]
-    if cells:
-        out += table(SCAN_HEADERS, cells)
+    if lines:
+        out += table(SCAN_HEADERS, lines)
     if s.groups:
         out += ["", "### Groups (same owner, same cause)", ""]
-        for g in s.groups:
-            where = f" · container `{g.container}`" if g.container else ""
+        for g in map(for_text, s.groups):
+            where = f" · container {code(g.container)}" if g.container else ""
+            owner = code(f"{g.namespace}/{g.owner or '-'}")
             out.append(
-                f"- **{g.code} {g.rule}** ({g.severity.value}) · `{g.namespace}/{g.owner or '-'}`"
+                f"- **{g.code} {g.rule}** ({g.severity.value}) · {owner}"
                 f"{where}: {g.count} pod(s), e.g. {', '.join(code(e) for e in g.examples)}: "
-                f"{g.title}"
+                f"{prose(g.title)}"
             )
     out += ["", f"{s.pods} pods scanned: {s.unhealthy} with findings, {s.healthy} healthy."]
-    out += [f"- error: {e}" for e in s.errors]
+    out += [f"- error: {escape_markdown(clean(e))}" for e in s.errors]
     return "\n".join(out) + "\n"

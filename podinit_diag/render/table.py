@@ -1,7 +1,8 @@
 """The human report (``-o table``): kubectl's header line, the init timeline, the findings.
 
 tabulate is used only here. Colour is an argument; whether the terminal wants it
-is the CLI's decision.
+is the CLI's decision. What comes from the cluster is cleaned (:func:`for_text`) before
+any line is built, so the only escape sequences in the output are the colours added here.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from podinit_diag.render.common import (
     SCAN_HEADERS,
     STEP_HEADERS,
     blocking_line,
+    clean,
     conditions_line,
     context_line,
     evidence_line,
+    for_text,
     pod_row,
     step_row,
 )
@@ -33,6 +36,7 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 
 def render_one(r: Report, colour: bool = False) -> str:
+    r = for_text(r)
     out = [tabulate([pod_row(r)], headers=POD_HEADERS, tablefmt="plain", disable_numparse=True)]
     out.append(context_line(r))
     chain = conditions_line(r, lambda text: _paint(text, "1", colour))
@@ -82,7 +86,7 @@ def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None, colour: bool 
     failing the same way."""
     lines = []
     for row in rows if rows is not None else map(Row.of, s.reports):
-        cells = row.cells()
+        cells = for_text(row).cells()
         if row.severity is not None:  # colour the finding by its severity
             cells[5] = _paint(cells[5], _COLOURS[row.severity], colour)
         lines.append(cells)
@@ -92,7 +96,7 @@ def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None, colour: bool 
     groups = s.groups
     if groups:
         out += ["", "Groups (same owner, same cause):"]
-        for g in groups:
+        for g in map(for_text, groups):
             label = _paint(f"{g.severity.value.upper():<7}", _COLOURS[g.severity], colour)
             where = f" [{g.container}]" if g.container else ""
             owner = g.owner or "(no owner)"
@@ -103,7 +107,7 @@ def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None, colour: bool 
             )
             out.append(f"          {g.title}")
     out += ["", scan_line(s)]
-    out += [f"error: {e}" for e in s.errors]
+    out += [f"error: {clean(e)}" for e in s.errors]
     return "\n".join(out) + "\n"
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from podinit_diag.core.kubetime import format_time
 from podinit_diag.core.progress import Outcome, Transition
+from podinit_diag.render.common import for_json, for_text
 
 _VERDICT = {"met": "met", "failed": "cannot be met", "timeout": "timed out"}
 
@@ -25,6 +26,7 @@ def _took(seconds: float) -> str:
 
 def transition_line(t: Transition, start: datetime) -> str:
     """``+0:12  pod/web-1  Init:0/2 -> Init:1/2  (init container migrate took 11s)``."""
+    t = for_text(t)
     when = clock(max((t.at - start).total_seconds(), 0.0))
     change = t.after if t.before is None else f"{t.before} -> {t.after}"
     line = f"+{when}  pod/{t.pod}  {change}"
@@ -35,6 +37,7 @@ def transition_line(t: Transition, start: datetime) -> str:
 
 
 def transition_dict(t: Transition, start: datetime) -> dict[str, Any]:
+    t = for_json(t)
     return {
         "type": "transition",
         "time": format_time(t.at),
@@ -50,6 +53,7 @@ def transition_dict(t: Transition, start: datetime) -> dict[str, Any]:
 
 
 def wait_headline(o: Outcome) -> str:
+    o = for_text(o)
     pods = f"{o.met}/{o.wanted} pod{'s' if o.wanted != 1 else ''} {o.condition}"
     if o.state == "met":
         return f"{o.target}: {o.condition} after {clock(o.elapsed)} ({pods})"
@@ -62,6 +66,7 @@ def wait_headline(o: Outcome) -> str:
 
 
 def wait_dict(o: Outcome) -> dict[str, Any]:
+    o = for_json(o)
     return {
         "target": o.target,
         "condition": o.condition,

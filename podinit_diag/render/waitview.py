@@ -29,7 +29,7 @@ class WaitView:
         self.clear()
         if self.output == "json":
             doc = waitout.transition_dict(t, self.start)
-            self.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            self.write(json.dumps(doc) + "\n")
         else:
             self.write(waitout.transition_line(t, self.start) + "\n")
 
@@ -47,7 +47,7 @@ class WaitView:
     def final(self, outcome: Outcome, colour: bool) -> str:
         if self.output == "json":
             doc = jsonout.envelope(outcome.reports) | {"wait": waitout.wait_dict(outcome)}
-            return json.dumps(doc, ensure_ascii=False) + "\n"
+            return json.dumps(doc) + "\n"
         headline = waitout.wait_headline(outcome)
         if outcome.state == "met":
             return headline + "\n"

@@ -10,7 +10,7 @@ One-shot helpers shipped in the same images (``istio-init``, ``istio-validation`
 
 from __future__ import annotations
 
-from podinit_diag.core.access import as_list
+from podinit_diag.core.access import as_list, as_str
 from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import ContainerView
 
@@ -87,7 +87,7 @@ def local_ports(c: ContainerView, extra: str = "") -> set[str]:
     """The localhost ports the container talks to, from its command, its env (``DB_HOST``
     set to a loopback address beside a ``*_PORT``) and ``extra`` (a log line)."""
     env = {
-        str(e.get("name")): str(e.get("value"))
+        as_str(e.get("name")): str(e.get("value"))
         for e in as_list(c.spec.get("env"))
         if isinstance(e, dict) and isinstance(e.get("value"), str)
     }
@@ -103,8 +103,15 @@ def local_ports(c: ContainerView, extra: str = "") -> set[str]:
 def listens_on(c: ContainerView) -> set[str]:
     """The ports a container declares or is told to listen on."""
     ports = {
-        str(p.get("containerPort"))
+        port
         for p in as_list(c.spec.get("ports"))
-        if isinstance(p, dict) and p.get("containerPort") is not None
+        if isinstance(p, dict) and (port := _port(p.get("containerPort"))) is not None
     }
     return ports | {m.group(1) for m in _LISTENS.finditer(c.argv)}
+
+
+def _port(value: object) -> str | None:
+    # An int only when it can be a port: str() of one past 4,300 digits raises.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if 0 < value < 65536 else None
+    return value if isinstance(value, str) else None

@@ -100,7 +100,7 @@ def wait_step(c: ContainerView) -> str | None:
         return (m.group("what") or m.group("ready") or "").strip("-_")
     words = c.argv
     if ("wait" in words and _WAIT_COMMAND.search(words)) or (
-        "image" in c.spec and "wait-for" in str(c.spec["image"])
+        "wait-for" in as_str(c.spec.get("image"))
     ):
         return ""
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podinit_diag.core.access import as_dict
+from podinit_diag.core.access import as_dict, as_objects, as_str
 from podinit_diag.core.exitcodes import describe
 from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import (
@@ -127,9 +127,9 @@ def _controller_of(snap: PodSnapshot, kind: str, name: str) -> tuple[str, str] |
         meta = o.get("metadata")
         if o.get("kind") != kind or not isinstance(meta, dict) or meta.get("name") != name:
             continue
-        for ref in meta.get("ownerReferences") or []:
-            if isinstance(ref, dict) and ref.get("controller") is True and ref.get("kind"):
-                return str(ref["kind"]), str(ref.get("name"))
+        for ref in as_objects(meta.get("ownerReferences")):
+            if ref.get("controller") is True and as_str(ref.get("kind")):
+                return as_str(ref.get("kind")), as_str(ref.get("name"))
     return None
 
 
@@ -173,5 +173,5 @@ def lookup(snap: PodSnapshot, kind: str, name: str) -> tuple[bool | None, list[E
     keys = entry.get("keys")
     text = "exists"
     if isinstance(keys, list):
-        text += f"; its keys: {', '.join(map(str, keys))}" if keys else "; it has no keys"
+        text += f"; its keys: {', '.join(map(quote_value, keys))}" if keys else "; it has no keys"
     return True, [Evidence(source="cluster", ref=ref, text=text)]

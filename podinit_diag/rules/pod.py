@@ -21,6 +21,7 @@ from podinit_diag.core.model import (
     PodSnapshot,
     Severity,
     Stage,
+    quote_value,
 )
 from podinit_diag.core.resources import effective_request, format_quantity, quantity
 from podinit_diag.rules import evidence as ev
@@ -242,7 +243,7 @@ def _dominant_sidecar(snap: PodSnapshot, resource: str) -> ContainerView | None:
 
     def request(c: ContainerView) -> float:
         raw = as_dict(as_dict(c.spec.get("resources")).get("requests")).get(resource)
-        return quantity(str(raw)) or 0.0 if raw is not None else 0.0
+        return quantity(raw) or 0.0
 
     apps = sum(request(c) for c in snap.app_containers)
     sidecars = [(request(c), c) for c in snap.containers if c.kind is ContainerKind.SIDECAR]
@@ -256,7 +257,7 @@ def _largest_allocatable(snap: PodSnapshot, resource: str) -> tuple[str, str] | 
         if o.get("kind") != "Node":
             continue
         raw = as_dict(as_dict(o.get("status")).get("allocatable")).get(resource)
-        value = quantity(str(raw)) if raw is not None else None
+        value = quantity(raw)
         if value is not None and (best is None or value > best[0]):  # type: ignore[operator]
             best = (value, as_str(as_dict(o.get("metadata")).get("name")), str(raw))
     return (best[1], best[2]) if best else None
@@ -771,7 +772,7 @@ def deadline_exceeded(ctx: RuleContext) -> Iterator[Draft]:
     during = f" while init container {slow.name} had not finished" if slow else ""
     yield Draft(
         slow,
-        f"Pod exceeded activeDeadlineSeconds ({deadline}s){during}",
+        f"Pod exceeded activeDeadlineSeconds ({quote_value(deadline)}s){during}",
         tuple(proof),
         f"Speed up or fix {('init container ' + slow.name) if slow else 'the slow step'}, or raise "
         f"activeDeadlineSeconds in {ev.owner_phrase(snap)}.",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from podinit_diag.core.access import as_dict, as_list, as_str
 from podinit_diag.core.lazyre import lazy
-from podinit_diag.core.model import ContainerKind, Severity, Stage
+from podinit_diag.core.model import ContainerKind, Severity, Stage, quote_value
 from podinit_diag.core.resources import Effective, effective_requests, format_quantity
 from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
@@ -192,7 +192,7 @@ def init_no_memory_limit(ctx: RuleContext) -> Iterator[Draft]:
         yield Draft(
             c,
             f"Init container {c.name} has no memory limit of its own: the namespace default"
-            + (f" ({limit})" if limit is not None else "")
+            + (f" ({quote_value(limit)})" if limit is not None else "")
             + " was applied by LimitRanger",
             tuple(proof),
             f"Set resources.limits.memory (and requests) of init container {c.name} in "

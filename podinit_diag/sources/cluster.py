@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from podinit_diag.core.access import JsonDict, as_dict, as_int, as_str
+from podinit_diag.core.access import JsonDict, as_dict, as_str, int_or
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.redact import redact
@@ -472,8 +472,9 @@ def _bounded(
     work: Callable[[], T], seconds: float, abandon: Callable[[], object] | None = None
 ) -> T:
     """``work()`` within ``seconds``, else :class:`_TimedOut` (after ``abandon()``, which
-    should make the work stop). The work runs in a daemon thread, so that nothing it
-    blocks on (a trickling body, a plugin that never answers) can hold the caller."""
+    should make the work stop, and a moment for it to do so). The work runs in a daemon
+    thread, so that nothing it blocks on (a trickling body, a plugin that never answers) can
+    hold the caller."""
     done = threading.Event()
     result: list[tuple[bool, Any]] = []
 
@@ -489,6 +490,7 @@ def _bounded(
     if not done.wait(seconds):
         if abandon is not None:
             abandon()
+            done.wait(1.0)  # a moment to stop, so that nothing it does outlives the caller's
         raise _TimedOut
     ok, value = result[0]
     if ok:
@@ -557,12 +559,12 @@ def _watch_event(line: bytes, path: str) -> JsonDict:
     if (
         not isinstance(event, dict)
         or not isinstance(event.get("object"), dict)
-        or event.get("type") not in _WATCH_TYPES
+        or as_str(event.get("type")) not in _WATCH_TYPES
     ):
         raise ClusterError(f"watch of {path}: not a watch event")
     if event["type"] == "ERROR":
         status = event["object"]
-        code = as_int(status.get("code"), 500)
+        code = int_or(status.get("code"), 500)
         raise _status_error(code if 400 <= code < 600 else 500, json.dumps(status).encode(), path)
     return event
 

@@ -9,18 +9,13 @@ Optional objects that cannot be read become notes in the report, never a failure
 from __future__ import annotations
 
 import difflib
-import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from podinit_diag.core.access import Json, as_dict, as_objects, as_str
-from podinit_diag.core.kubetime import format_time
 from podinit_diag.core.model import Bundle, ContainerKind, PodSnapshot
 from podinit_diag.core.normalize import LOG_TAIL_LINES, normalize
-from podinit_diag.core.redact import MASK, redact
 from podinit_diag.rules import NO_LOGS, Config, RuleContext, lookups
 from podinit_diag.rules.classify import Verdict
 from podinit_diag.rules.dependency import wait_targets
@@ -288,49 +283,3 @@ def missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return f'pod "{name}" not found in namespace "{namespace}"{hint}'
-
-
-def save_bundle(bundle: Bundle, directory: str | Path) -> Path:
-    """Write a bundle in the format ``--from`` reads (DESIGN.md §3)."""
-    d = Path(directory)
-    (d / "logs").mkdir(parents=True, exist_ok=True)
-    pod = _redact_env(bundle.pod)
-    (d / "pod.json").write_text(json.dumps(pod, indent=2) + "\n", encoding="utf-8")
-    events = {"apiVersion": "v1", "kind": "List", "items": list(bundle.events), "metadata": {}}
-    (d / "events.json").write_text(json.dumps(events, indent=2) + "\n", encoding="utf-8")
-    related = {"apiVersion": "v1", "kind": "List", "items": list(bundle.related), "metadata": {}}
-    (d / "related.json").write_text(json.dumps(related, indent=2) + "\n", encoding="utf-8")
-    for filename, data in bundle.logs.items():
-        text = data.decode("utf-8", errors="replace")
-        (d / "logs" / filename).write_text(
-            "".join(redact(line) for line in text.splitlines(keepends=True)), encoding="utf-8"
-        )
-    meta: dict[str, Any] = {
-        "captured_at": format_time(bundle.captured_at or datetime.now(UTC)),
-        "source": bundle.source,
-    }
-    if bundle.lookups:
-        meta["lookups"] = list(bundle.lookups)
-    if bundle.notes:
-        meta["notes"] = list(bundle.notes)
-    (d / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return d
-
-
-_SECRET_NAME = re.compile(r"(?i)pass|secret|token|key|credential|auth")
-
-
-def _redact_env(pod: Json) -> Json:
-    """A copy of the pod whose literal env values with credential-like names are masked: a
-    saved bundle travels to tickets. (``valueFrom`` references hold no value and stay.)"""
-    copy = json.loads(json.dumps(pod))
-    spec = copy.get("spec") if isinstance(copy, dict) else None
-    for key in ("initContainers", "containers", "ephemeralContainers"):
-        for c in (spec or {}).get(key) or []:
-            for e in (c.get("env") or []) if isinstance(c, dict) else []:
-                if isinstance(e, dict) and isinstance(e.get("value"), str):
-                    if _SECRET_NAME.search(str(e.get("name"))):
-                        e["value"] = MASK
-                    else:
-                        e["value"] = redact(e["value"])
-    return copy  # type: ignore[no-any-return]

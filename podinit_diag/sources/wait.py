@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import Json, as_dict, as_int, as_objects, as_str
+from podinit_diag.core.access import Json, as_dict, as_objects, as_str, int_or
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.model import Bundle
 from podinit_diag.core.progress import Outcome, Transition, completed_inits, init_durations
 from podinit_diag.engine import diagnose
 from podinit_diag.rules import EVENT_REASONS, HOPELESS, Config
-from podinit_diag.sources.cluster import Cluster, ClusterError, Dropped, Expired, NotFound
+from podinit_diag.sources.cluster import Cluster, Dropped, Expired, NotFound
 from podinit_diag.sources.fetch import complete_bundle, missing_pod_message
 from podinit_diag.sources.scan import EVENT_SELECTOR
 from podinit_diag.sources.workloads import KINDS, parse_target, pod_selector, read_workload
@@ -68,11 +68,11 @@ def resolve(
     spec, status = as_dict(obj.get("spec")), as_dict(obj.get("status"))
     selector = pod_selector(kind, name, obj)
     if kind == "DaemonSet":
-        wanted = as_int(status.get("desiredNumberScheduled"))
+        wanted = int_or(status.get("desiredNumberScheduled"))
     elif kind == "Job":
-        wanted = as_int(spec.get("parallelism", 1))
+        wanted = int_or(spec.get("parallelism", 1))
     else:
-        wanted = as_int(spec.get("replicas", 1))
+        wanted = int_or(spec.get("replicas", 1))
     # During a rolling update the old revision's pods are still Ready and must not count.
     if kind == "Deployment":
         hash_ = _newest_template_hash(cluster, namespace, obj, selector)
@@ -88,7 +88,7 @@ def resolve(
 
 def _observed(obj: Json) -> bool:
     meta, status = as_dict(obj.get("metadata")), as_dict(obj.get("status"))
-    return as_int(status.get("observedGeneration")) >= as_int(meta.get("generation"))
+    return int_or(status.get("observedGeneration")) >= int_or(meta.get("generation"))
 
 
 def _caught_up(
@@ -125,7 +125,7 @@ def _newest_template_hash(cluster: Cluster, namespace: str, deploy: Json, select
         owners = as_objects(meta.get("ownerReferences"))
         if not any(o.get("uid") == uid for o in owners):
             continue
-        rev = as_int(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision"), -1)
+        rev = int_or(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision"), -1)
         if rev > best_rev:
             best_rev = rev
             best = as_str(as_dict(meta.get("labels")).get("pod-template-hash"))
@@ -296,7 +296,9 @@ class Waiter:
                     return
                 self._stop.wait(_RETRY_SECONDS * failures)
                 continue
-            except ClusterError as exc:
+            except Exception as exc:
+                # A ClusterError, or a bug: the main loop's to raise, not this thread's to
+                # swallow while the wait runs on to its timeout.
                 self._queue.put(("error", exc))
                 return
             # A server that ends every watch at once (or answers 410 to every one) would

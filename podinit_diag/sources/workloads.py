@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import JsonDict, as_dict, as_int, as_list, as_objects, as_str
+from podinit_diag.core.access import JsonDict, as_dict, as_list, as_objects, as_str, int_or
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.model import Bundle
 
@@ -204,7 +204,7 @@ def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) 
     def order(o: JsonDict) -> tuple[int, str]:
         meta = as_dict(o.get("metadata"))
         revision = as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision")
-        return as_int(revision), as_str(meta.get("creationTimestamp"))
+        return int_or(revision), as_str(meta.get("creationTimestamp"))
 
     return max(owned, key=order, default={})
 

@@ -201,3 +201,27 @@ def test_usage_errors_exit_2_with_one_line(
     assert main(args) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("initdoctor: error: ")
+
+
+def test_from_stdin_reads_what_kubectl_pipes_in() -> None:
+    """``kubectl get pod x -o json | initdoctor --from -`` (and YAML): the same report as
+    the file, for the same time."""
+    pod = ROOT / "tests" / "fixtures" / "PI101-init-crashloop-migrate" / "pod.json"
+    when = ("--now", "2024-06-12T09:00:00Z", "-o", "json")
+    piped = subprocess.run(
+        [sys.executable, "-m", "podinit_diag", "--from", "-", *when],
+        input=pod.read_bytes(), capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    direct = subprocess.run(
+        [sys.executable, "-m", "podinit_diag", "--from", str(pod), *when],
+        capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert piped.returncode == direct.returncode == 1, piped.stderr
+    first = json.loads(piped.stdout)["reports"][0]
+    assert first["source"] == "<stdin>"
+    assert first["findings"] == json.loads(direct.stdout)["reports"][0]["findings"]
+    twice = subprocess.run(
+        [sys.executable, "-m", "podinit_diag", "--from", "-", "--from", "-"],
+        input=b"{}", capture_output=True, cwd=ROOT, timeout=60,
+    )  # fmt: skip
+    assert twice.returncode == 2 and b"read once" in twice.stderr

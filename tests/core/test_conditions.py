@@ -125,9 +125,9 @@ def test_stuck_in_init_renders_everywhere() -> None:
     )
     md = markdown.render([r])
     assert "### Pod conditions" in md
-    assert (
+    assert (  # the message is the kubelet's: Markdown-escaped, "[x](y)" would be a link
         "| **Initialized** | False | ContainersNotInitialized | containers with incomplete status:"
-        " [db-migrate] | 9m35s ago | waiting 9m32s |" in md
+        " \\[db-migrate\\] | 9m35s ago | waiting 9m32s |" in md
     )
     assert "| PodReadyToStartContainers | True | - | - | 9m32s ago | 4s |" in md
     assert "**Waiting at Initialized for 9m32s (init container db-migrate)**" in md
