@@ -129,3 +129,21 @@ def run_on_terminal(
         if follower != -1:
             os.close(follower)
     return res, seen.decode()
+
+
+def json_paths(
+    node: Any, prefix: tuple[Any, ...] = (), leaf: type | None = None
+) -> list[tuple[Any, ...]]:
+    """Every path to a value inside a JSON document (dict keys and list indexes), the
+    document's own ``()`` first: where a fuzzer may put another value. Instances of
+    ``leaf`` are not entered."""
+    out = [prefix]
+    if leaf is not None and isinstance(node, leaf):
+        return out
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += json_paths(v, (*prefix, k), leaf)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += json_paths(v, (*prefix, i), leaf)
+    return out

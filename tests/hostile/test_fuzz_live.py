@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from podinit_diag.cli import main
 
+from ..conftest import json_paths
 from .harness import HostileServer, Request, fixture_pod
 
 # A crash in a watch thread must fail the example, not pass as a wait that timed out.
@@ -50,24 +51,12 @@ _JSON = st.recursive(
 )
 
 
-def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value inside ``obj`` (dict keys and list indexes)."""
-    out = [prefix]
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def _mutated(draw: st.DrawFn, base: Any) -> Any:
     """``base`` with up to three values replaced by arbitrary JSON (the whole of it too)."""
     doc = copy.deepcopy(base)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        path = draw(st.sampled_from(_paths(doc)))
+        path = draw(st.sampled_from(json_paths(doc)))
         value = draw(_JSON)
         if not path:
             return value

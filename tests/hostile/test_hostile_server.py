@@ -405,3 +405,19 @@ def test_a_broken_kubeconfig_is_one_line_without_its_content(
     run = run_bounded(env_for(tmp_path, kubeconfig), POD, timeout=30)
     _one_line_error(run, *words)
     assert "s3cr3t" not in run.stderr
+
+
+def test_pods_out_of_key_order_cost_one_more_events_list_not_one_per_pod(tmp_path: Path) -> None:
+    pods = []
+    for i in range(40):
+        for ns in ("a", "b"):  # a, b, a, b...: never etcd's key order
+            pod = fixture_pod()
+            pod["metadata"] |= {"namespace": ns, "name": f"p{i}", "uid": f"{ns}-{i}"}
+            pods.append(pod)
+
+    with serving(pods=pods) as server:
+        run = run_bounded(_env(tmp_path, server), "-A", "--max-log-pods", "0", timeout=60)
+        assert run.returncode == 1, run.stderr
+        assert "80 pods scanned" in run.stdout
+        events = [r for r in server.requests if "/events" in r]
+        assert len(events) <= 2, events

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from podinit_diag import Bundle, diagnose, pod_status
 from podinit_diag.render import jsonout, markdown, table
 
-from ..conftest import ROOT, fixture_dirs
+from ..conftest import ROOT, fixture_dirs, json_paths
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 EXAMPLE_POD: dict[str, Any] = json.loads((ROOT / "examples/init-crashloop/pod.json").read_text())
@@ -94,23 +94,12 @@ _VALUES = st.recursive(
 _PODS = [EXAMPLE_POD] + [json.loads((d / "pod.json").read_text()) for d in fixture_dirs()]
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_pods_never_crash_and_are_deterministic(data: st.DataObject) -> None:
     pod = copy.deepcopy(data.draw(st.sampled_from(_PODS)))
     for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
-        paths = [p for p in _paths(pod) if p]
+        paths = [p for p in json_paths(pod) if p]
         if not paths:
             break
         path = data.draw(st.sampled_from(paths))
