@@ -32,7 +32,7 @@ from podinit_diag import Bundle, Config, InputError, diagnose, pod_status
 from podinit_diag.cli import main
 from podinit_diag.render import OUTPUTS, render
 
-from ..conftest import FIXTURES, fixture_dirs
+from ..conftest import FIXTURES, fixture_dirs, json_paths
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 0)
 T = TypeVar("T")
@@ -93,38 +93,44 @@ def _int_at(i: int) -> int:
 # By index: Hypothesis describes a sampled_from strategy with repr() of its elements.
 _INTS = st.integers(min_value=0, max_value=len(_INT_VALUES) - 1).map(_int_at)
 _FLOATS = st.sampled_from([0.5, -0.0, 1e308, -1e308, float("nan"), float("inf"), 1e-300])
-_TEXTS = st.sampled_from(
-    [
-        "",
-        "\ud800",
-        "a\udfffb",
-        "\x00\x1b]0;pwned\x07\x1b[2J\rNo problems found.",
-        "\x9b31m\x85\u202eevil\u2066",
-        "line one\nline two\r\n\t\x7f",
-        "2024-01-01T00:00:00Z",
-        "9999-12-31T23:59:59Z",
-        "0001-01-01T00:00:00Z",
-        "2024-01-01T00:00:00+23:59",
-        "2024-02-30T25:61:61Z",
-        "1e999999",
-        "9" * 5000,
-        "-1e-999999",
-        "NaN",
-        "Infinity",
-        "Always",
-        "Never",
-        "True",
-        "CrashLoopBackOff",
-        "OOMKilled",
-        "ErrImagePull",
-        "Initialized",
-        "PodScheduled",
-        "Pod",
-        "spec.initContainers{\ud800}",
-        "x" * 20000,
-        "password=hunter2 Authorization: Bearer abcdefghijklmnop",
-    ]
-)
+_TEXT_VALUES = [
+    "",
+    "\ud800",
+    "a\udfffb",
+    "\x00\x1b]0;pwned\x07\x1b[2J\rNo problems found.",
+    "\x9b31m\x85\u202eevil\u2066",
+    "line one\nline two\r\n\t\x7f",
+    "2024-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    "2024-01-01T00:00:00+23:59",
+    "2024-02-30T25:61:61Z",
+    "1e999999",
+    "9" * 5000,
+    "-1e-999999",
+    "NaN",
+    "Infinity",
+    "Always",
+    "Never",
+    "True",
+    "CrashLoopBackOff",
+    "OOMKilled",
+    "ErrImagePull",
+    "Initialized",
+    "PodScheduled",
+    "Pod",
+    "spec.initContainers{\ud800}",
+    "x" * 20000,
+    "password=hunter2 Authorization: Bearer abcdefghijklmnop",
+]
+
+
+def _text_at(i: int) -> str:
+    return _TEXT_VALUES[i]
+
+
+# By index too: the statistics would print every one of those 20,000 characters.
+_TEXTS = st.integers(min_value=0, max_value=len(_TEXT_VALUES) - 1).map(_text_at)
 _ANY_TEXT = st.one_of(_TEXTS, st.text(st.characters(exclude_categories=()), max_size=12))
 _SCALARS = st.one_of(st.none(), st.booleans(), _INTS, _FLOATS, _ANY_TEXT)
 _VALUES = st.one_of(
@@ -140,23 +146,10 @@ _VALUES = st.one_of(
 )
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, _Deep):
-        return out
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _mutate(draw: st.DrawFn, doc: Any, most: int) -> Any:
     """``doc`` (a fresh copy) with up to ``most`` fields replaced, deleted or wrapped."""
     for _ in range(draw(st.integers(min_value=0, max_value=most))):
-        path = draw(st.sampled_from(_paths(doc)))
+        path = draw(st.sampled_from(json_paths(doc, leaf=_Deep)))
         if not path:
             return draw(_VALUES)  # the whole document
         parent = doc
@@ -174,21 +167,26 @@ def _mutate(draw: st.DrawFn, doc: Any, most: int) -> Any:
     return doc
 
 
+_LOG_VALUES = [
+    b"",
+    b"\x1b]0;pwned\x07\x1b[2J\rok\n",
+    "\x9b31m C1 \u202e bidi\n".encode(),
+    b"\xff\xfe\x00 not utf-8 \xc3\x28\n",
+    b"\r\r\n\n\n",
+    b"x" * 300_000,  # over the 256 KiB tail a bundle keeps
+    b"sh: migrate: not found\n" * 5000,
+    b"password=hunter2\n-----BEGIN PRIVATE KEY-----\nMIIB\n",
+    b"dial tcp: lookup db on 10.0.0.10:53: no such host\n" + b"y" * 10_000,
+]
+
+
+def _log_at(i: int) -> bytes:
+    return _LOG_VALUES[i]
+
+
 _LOG_BYTES = st.one_of(
     st.binary(max_size=64),
-    st.sampled_from(
-        [
-            b"",
-            b"\x1b]0;pwned\x07\x1b[2J\rok\n",
-            "\x9b31m C1 \u202e bidi\n".encode(),
-            b"\xff\xfe\x00 not utf-8 \xc3\x28\n",
-            b"\r\r\n\n\n",
-            b"x" * 300_000,  # over the 256 KiB tail a bundle keeps
-            b"sh: migrate: not found\n" * 5000,
-            b"password=hunter2\n-----BEGIN PRIVATE KEY-----\nMIIB\n",
-            b"dial tcp: lookup db on 10.0.0.10:53: no such host\n" + b"y" * 10_000,
-        ]
-    ),
+    st.integers(min_value=0, max_value=len(_LOG_VALUES) - 1).map(_log_at),
 )
 
 
@@ -338,7 +336,7 @@ def _source(root: Path, bundles: list[dict[str, Any]], layout: str) -> str:
     return str(root / "in")
 
 
-@_settings(150)
+@_settings(400)
 @given(case=_invocations())
 def test_cli_on_hostile_bundles_exits_0_1_or_2_without_a_traceback(
     case: _Shown[_Invocation],
@@ -361,7 +359,7 @@ def test_cli_on_hostile_bundles_exits_0_1_or_2_without_a_traceback(
 
 # The terminal encoding case: a latin-1 stdout (PYTHONIOENCODING=latin-1) with
 # errors="strict", as Python opens it, and pods full of what latin-1 cannot encode.
-@_settings(40)
+@_settings(100)
 @given(case=_invocations(), output=st.sampled_from(OUTPUTS))
 def test_cli_on_a_latin1_terminal(case: _Shown[_Invocation], output: str) -> None:
     bundles, layout, flags = case.value
@@ -438,7 +436,7 @@ def _aware(when: object) -> bool:
     return when is None or (isinstance(when, datetime) and when.utcoffset() is not None)
 
 
-@_settings(300)
+@_settings(600)
 @given(shown=_library_bundles(), config=_CONFIGS, now=_WHEN)
 def test_diagnose_raises_only_input_error(
     shown: _Shown[Bundle], config: Config | None, now: datetime | None
