@@ -30,7 +30,13 @@ from podinit_diag.rules import EVENT_REASONS, HOPELESS, Config
 from podinit_diag.sources.cluster import Cluster, Dropped, Expired, NotFound
 from podinit_diag.sources.fetch import complete_bundle, missing_pod_message
 from podinit_diag.sources.scan import EVENT_SELECTOR
-from podinit_diag.sources.workloads import KINDS, parse_target, pod_selector, read_workload
+from podinit_diag.sources.workloads import (
+    newest_owned,
+    parse_target,
+    pod_selector,
+    read_workload,
+    revision,
+)
 
 CONDITIONS = {"initialized": "Initialized", "ready": "Ready"}
 WATCH_SECONDS = 300  # each watch request's timeoutSeconds; the stream is then resumed
@@ -117,19 +123,10 @@ def _caught_up(
 def _newest_template_hash(cluster: Cluster, namespace: str, deploy: Json, selector: str) -> str:
     """The pod-template-hash of the Deployment's current ReplicaSet (its highest
     revision): during a rollout the old pods are still ready and must not count."""
-    uid = as_dict(deploy.get("metadata")).get("uid")
-    best, best_rev = "", -1
-    replicasets = KINDS["ReplicaSet"].path.format(ns=quote(namespace, safe=""))
-    for rs in cluster.list_all(replicasets, labelSelector=selector):
-        meta = as_dict(rs.get("metadata"))
-        owners = as_objects(meta.get("ownerReferences"))
-        if not any(o.get("uid") == uid for o in owners):
-            continue
-        rev = int_or(as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision"), -1)
-        if rev > best_rev:
-            best_rev = rev
-            best = as_str(as_dict(meta.get("labels")).get("pod-template-hash"))
-    return best
+    newest = newest_owned(cluster, namespace, "ReplicaSet", deploy, selector)
+    if revision(newest, -1) < 0:  # none yet, or none the Deployment controller numbered
+        return ""
+    return as_str(as_dict(as_dict(newest.get("metadata")).get("labels")).get("pod-template-hash"))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from podinit_diag.core.access import JsonDict, as_dict, as_list, as_objects, as_str, int_or
+from podinit_diag.core.access import Json, JsonDict, as_dict, as_list, as_objects, as_str, int_or
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.model import Bundle
 
@@ -137,10 +137,10 @@ def unborn(cluster: Cluster, namespace: str, targets: list[str]) -> list[Bundle]
         if kind == "Deployment":
             creator_kind, creator = (
                 "ReplicaSet",
-                _newest_owned(cluster, namespace, "ReplicaSet", obj),
+                newest_owned(cluster, namespace, "ReplicaSet", obj),
             )
         elif kind == "CronJob":
-            creator_kind, creator = "Job", _newest_owned(cluster, namespace, "Job", obj)
+            creator_kind, creator = "Job", newest_owned(cluster, namespace, "Job", obj)
         if not creator:
             continue
         creator_name = str(as_dict(creator.get("metadata")).get("name") or "")
@@ -182,11 +182,14 @@ def unborn(cluster: Cluster, namespace: str, targets: list[str]) -> list[Bundle]
     return out
 
 
-def _owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> list[JsonDict]:
+def _owned(
+    cluster: Cluster, namespace: str, kind: str, owner: Json, selector: str = ""
+) -> list[JsonDict]:
     """The objects of ``kind`` in the namespace that ``owner`` controls (its Jobs, its
-    ReplicaSets), by their controller reference."""
+    ReplicaSets), by their controller reference; ``selector``: only those it picks."""
     uid = as_dict(owner.get("metadata")).get("uid")
-    items = cluster.list_all(KINDS[kind].path.format(ns=quote(namespace, safe="")))
+    query: dict[str, str | int | bool] = {"labelSelector": selector} if selector else {}
+    items = cluster.list_all(KINDS[kind].path.format(ns=quote(namespace, safe="")), 500, **query)
     return [
         i
         for i in items
@@ -197,16 +200,23 @@ def _owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> list
     ]
 
 
-def _newest_owned(cluster: Cluster, namespace: str, kind: str, owner: JsonDict) -> JsonDict:
-    """The owner's newest ReplicaSet (highest revision) or Job (latest creation)."""
-    owned = [{**i, "kind": kind} for i in _owned(cluster, namespace, kind, owner)]
+def newest_owned(
+    cluster: Cluster, namespace: str, kind: str, owner: Json, selector: str = ""
+) -> JsonDict:
+    """The owner's newest ReplicaSet (highest revision) or Job (latest creation);
+    ``selector`` as for :func:`_owned`."""
+    owned = [{**i, "kind": kind} for i in _owned(cluster, namespace, kind, owner, selector)]
 
     def order(o: JsonDict) -> tuple[int, str]:
-        meta = as_dict(o.get("metadata"))
-        revision = as_dict(meta.get("annotations")).get("deployment.kubernetes.io/revision")
-        return int_or(revision), as_str(meta.get("creationTimestamp"))
+        return revision(o), as_str(as_dict(o.get("metadata")).get("creationTimestamp"))
 
     return max(owned, key=order, default={})
+
+
+def revision(replicaset: Json, default: int = 0) -> int:
+    """The Deployment revision a ReplicaSet carries in its annotation, else ``default``."""
+    annotations = as_dict(as_dict(replicaset.get("metadata")).get("annotations"))
+    return int_or(annotations.get("deployment.kubernetes.io/revision"), default)
 
 
 def identity(obj: JsonDict, kind: str, keep_status: bool = False) -> JsonDict:
