@@ -59,10 +59,16 @@ def cli_env(server: Any, tmp: Path, namespace: str | None = None) -> dict[str, s
     context's ``namespace``), a home of its own, and no proxy between them."""
     kubeconfig = tmp / "kubeconfig"
     server.write_kubeconfig(str(kubeconfig), namespace=namespace)
+    return kubeconfig_env(kubeconfig, tmp)
+
+
+def kubeconfig_env(kubeconfig: Path, home: Path) -> dict[str, str]:
+    """This process's environment for a CLI run with ``kubeconfig``, a home of its own, and
+    no proxy between it and loopback."""
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
     return env | {
         "KUBECONFIG": str(kubeconfig),
-        "HOME": str(tmp),
+        "HOME": str(home),
         "NO_PROXY": "127.0.0.1,localhost",
     }
 

@@ -13,8 +13,9 @@ every byte written, and the bundle travels to tickets, so:
   replaced (unlinked first, which never follows a symlink), anything else stays;
 - files are created 0600 and directories 0700 whatever the umask: bundles hold logs;
 - every field goes through :func:`~podinit_diag.core.redact.redact_document`, logs through
-  :func:`~podinit_diag.core.redact.redact` (PEM keys spanning lines included), and JSON is
-  written as ASCII, so lone surrogates are escaped rather than fatal;
+  :func:`~podinit_diag.core.redact.redact_lines` (a PEM key's body masked line by line, so
+  quoted line numbers hold), and JSON is written as ASCII, so lone surrogates are escaped
+  rather than fatal;
 - any OS error becomes one :class:`InputError` line naming the path.
 """
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from ..conftest import FIXTURES, ROOT
+from ..conftest import FIXTURES, ROOT, kubeconfig_env
 
 # The CLI's virtual address space in these runs: far above what a diagnosis needs
 # (the client and its threads reserve ~0.5 GiB of address space), far below a 2 GiB body.
@@ -272,13 +272,8 @@ def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
 
 
 def env_for(tmp: Path, kubeconfig: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    return env | {
-        "KUBECONFIG": str(kubeconfig),
-        "HOME": str(tmp),
-        "NO_PROXY": "127.0.0.1,localhost",
-        "TMPDIR": str(tmp / "tmp"),
-    }
+    """:func:`kubeconfig_env`, with temporary files kept in ``tmp/tmp`` to be looked at."""
+    return kubeconfig_env(kubeconfig, tmp) | {"TMPDIR": str(tmp / "tmp")}
 
 
 @contextlib.contextmanager
