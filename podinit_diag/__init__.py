@@ -18,10 +18,20 @@ Offline, on pods and bundles saved from a cluster::
             print(f.code, f.title)
     print(podinit_diag.render(reports, "markdown"))
 
+A pod a script already holds: the dict of ``kubectl get pod -o json``, or the official
+client's ``V1Pod``, with the events and logs it has read (see :func:`diagnose`)::
+
+    pod = kubernetes.client.CoreV1Api().read_namespaced_pod("web-0", "shop")
+    report = podinit_diag.diagnose(pod, events=event_list, logs={"migrate.previous": text})
+    report.to_dict()   # exactly one element of `initdoctor -o json`'s "reports"
+
 Live (imports the ``kubernetes`` client, which ``import podinit_diag`` does not)::
 
     cluster = podinit_diag.Cluster(podinit_diag.Settings(context="prod"))
     report = podinit_diag.diagnose(podinit_diag.fetch_bundle(cluster, "shop", "web-0"))
+
+Own rules: a rule pack (an installed distribution with a ``podinit_diag.rules`` entry
+point, docs/adding-a-rule.md) or :func:`register`; their codes have their own prefix.
 
 Errors: for bad input the offline functions (``load_path``, ``diagnose_path``, ``diagnose``,
 ``pod_status``, ``Config``) raise :class:`InputError` and nothing else, with a one-line
@@ -39,6 +49,7 @@ from datetime import datetime
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
+from podinit_diag.api import diagnose
 from podinit_diag.core.errors import InputError
 from podinit_diag.core.kubestatus import PodStatus, pod_status
 from podinit_diag.core.model import (
@@ -52,9 +63,9 @@ from podinit_diag.core.model import (
     Stage,
 )
 from podinit_diag.core.version import VERSION as __version__
-from podinit_diag.engine import diagnose
+from podinit_diag.engine import diagnose as diagnose_bundle
 from podinit_diag.render import render
-from podinit_diag.rules import RULES, Rule, all_rules
+from podinit_diag.rules import RULES, Rule, all_rules, find_rule, register, rule, unregister
 from podinit_diag.sources.files import load_path
 
 if TYPE_CHECKING:
@@ -68,7 +79,7 @@ def diagnose_path(
     """Load every pod at ``path`` (file or bundle directory) and diagnose each.
 
     Raises :class:`InputError` for a path that holds no usable pod, and as ``diagnose``."""
-    return [diagnose(b, config, now) for b in load_path(path)]
+    return [diagnose_bundle(b, config, now) for b in load_path(path)]
 
 
 _LIVE = {
@@ -107,7 +118,11 @@ __all__ = [
     "diagnose",
     "diagnose_path",
     "fetch_bundle",
+    "find_rule",
     "load_path",
     "pod_status",
+    "register",
     "render",
+    "rule",
+    "unregister",
 ]

@@ -19,11 +19,13 @@ from podinit_diag.core.model import (
 )
 from podinit_diag.core.normalize import normalize
 from podinit_diag.core.timeline import condition_chain, init_timeline
-from podinit_diag.rules import RULES, Rule, RuleContext
+from podinit_diag.rules import Rule, RuleContext, catalogue, generation, pack_notes
 
 
 def diagnose(bundle: Bundle, config: Config | None = None, now: datetime | None = None) -> Report:
-    """Diagnose one pod. ``now`` defaults to the bundle's capture time, then the clock.
+    """Diagnose one pod's :class:`Bundle` (``podinit_diag.diagnose`` also takes a pod dict
+    or the official client's ``V1Pod``). ``now`` defaults to the bundle's capture time,
+    then the clock.
 
     The pod, events, logs and related objects are read schema-tolerantly: a field of the
     wrong type, an absurd number or an entry that is not an object reads as absent, and
@@ -76,34 +78,41 @@ def diagnose_snapshot(snap: PodSnapshot, config: Config) -> Report:
         timeline=init_timeline(snap),
         conditions=condition_chain(snap),
         findings=findings,
-        errors=snap.notes + errors,
+        errors=snap.notes + pack_notes() + errors,
     )
 
 
 # (rules that run on every pod, verdict rules by code, verdict rules that also run on
-# their events, fallbacks, docs anchors)
+# their events, fallbacks, docs links)
 _Plan = tuple[tuple[Rule, ...], dict[str, Rule], tuple[Rule, ...], tuple[Rule, ...], dict[str, str]]
+# Plans by config, for the catalogue of one generation (a rule added by a pack or by
+# register() makes a new generation, and the plans are made again).
 _PLANS: dict[Config, _Plan] = {}
-_LAST_PLAN: list[tuple[Config, _Plan]] = []
+_PLANS_OF: list[int] = [-1]
+_LAST_PLAN: list[tuple[Config, int, _Plan]] = []
 
 
 def enabled_rules(config: Config) -> _Plan:
     """The rules a config enables, grouped by when they run (see ``_Plan``)."""
-    if _LAST_PLAN and _LAST_PLAN[0][0] is config:
-        return _LAST_PLAN[0][1]  # a scan passes the same Config for every pod: skip hashing it
+    gen = generation()  # loads the rule packs on first use
+    if _LAST_PLAN and _LAST_PLAN[0][0] is config and _LAST_PLAN[0][1] == gen:
+        return _LAST_PLAN[0][2]  # a scan passes the same Config for every pod: skip hashing it
+    if _PLANS_OF[0] != gen:
+        _PLANS.clear()
+        _PLANS_OF[0] = gen
     plan = _PLANS.get(config)
     if plan is None:
-        rules = [r for r in RULES if config.enabled(r.code)]
+        rules = [r for r in catalogue() if config.enabled(r.code)]
         plan = (
             tuple(r for r in rules if not r.verdict and not r.fallback),
             {r.code: r for r in rules if r.verdict},
             tuple(r for r in rules if r.verdict and r.events),
             tuple(r for r in rules if r.fallback),
-            {r.code: r.anchor for r in rules},
+            {r.code: r.docs_link(config.docs_url) for r in rules},
         )
         if len(_PLANS) < 64:
             _PLANS[config] = plan
-    _LAST_PLAN[:] = [(config, plan)]
+    _LAST_PLAN[:] = [(config, gen, plan)]
     return plan
 
 
@@ -111,7 +120,7 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     ctx = RuleContext(snap, config)
     ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
     errors: list[str] = []
-    always, by_code, on_events, fallbacks, anchors = enabled_rules(config)
+    always, by_code, on_events, fallbacks, links = enabled_rules(config)
     codes = ctx.verdict_codes
     # Verdict rules run only when the classifier gave them a container, or when the pod
     # has an event they read (a missing ConfigMap shows as a FailedMount of the pod).
@@ -119,7 +128,7 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
     reasons = snap.event_reasons
     if reasons:
         chosen += tuple(r for r in on_events if r.code not in codes and r.events & reasons)
-    _run(chosen, ctx, anchors, ranked, errors)
+    _run(chosen, ctx, links, ranked, errors)
     # Never silent: where the pod waits, when nothing more specific was found (a container
     # trouble whose rule the user turned off was found: saying less is what they asked for).
     if (
@@ -128,7 +137,7 @@ def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], t
         and (snap.deleted_at is not None or not snap.condition_true("Ready"))
         and not any(f.severity.rank <= _WARNING for _, f in ranked)
     ):
-        _run(fallbacks, ctx, anchors, ranked, errors)
+        _run(fallbacks, ctx, links, ranked, errors)
     if len(ranked) > 1:
         ranked.sort(key=lambda t: t[0])
     return tuple(f for _, f in ranked), tuple(errors)
@@ -142,7 +151,7 @@ _BY_CONTAINER = (Stage.CONTAINERS.value, Stage.FALLBACK.value)
 def _run(
     rules: tuple[Rule, ...],
     ctx: RuleContext,
-    anchors: dict[str, str],
+    links: dict[str, str],
     ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]],
     errors: list[str],
 ) -> None:
@@ -159,7 +168,7 @@ def _run(
                     title=d.title,
                     evidence=d.evidence,
                     fix=d.fix,
-                    docs=anchors[r.code],
+                    docs=links[r.code],
                 )
                 stage, priority, severity = r.rank
                 # Pod-level stages rank by cause, whichever container a finding names.

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from podinit_diag.core.access import Json, as_dict, as_list
 from podinit_diag.core.errors import InputError
+from podinit_diag.core.kubetime import format_time, human_duration
 from podinit_diag.core.memo import once
 
 
@@ -61,11 +62,23 @@ class Evidence:
     ``source`` is ``status``, ``spec``, ``event``, ``log`` or ``cluster``. For
     ``status`` and ``spec`` the ``ref`` is a JSONPath into the pod object and
     ``text`` is the value found there, rendered as :func:`quote_value` does.
+
+    For ``log`` evidence ``text`` is the decisive line and ``ref`` says where to read it:
+    ``logs/C.previous.log:66`` (the file of a bundle read from a directory) or
+    ``kubectl logs POD -n NS -c C --previous, line 66`` (a pod read from a cluster: the
+    command shows the same lines); ``line`` is that number, and ``before`` and ``after``
+    are the lines around it (up to 3 before, back to a ``Traceback`` header within 8
+    lines; up to 2 after), so that ``before + (text,) + after`` is the log from line
+    ``line - len(before)`` on. The three are None/empty for other sources.
     """
 
     source: EvidenceSource
-    ref: str
+    # composed by us (a JSONPath, a file and line, a command): escaped, never redacted
+    ref: str = field(metadata={"reference": True})
     text: str
+    line: int | None = None
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,6 +108,9 @@ class Bundle:
     # Objects looked up to verify findings: {kind, namespace, name, found, keys?}; a lookup
     # records absence too, which related.json (real objects only) cannot.
     lookups: tuple[Json, ...] = ()
+    # Read from a cluster just now (not from files): log evidence then names the
+    # ``kubectl logs`` command that shows the log, since no logs/ file exists to point at.
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +195,21 @@ class LogExcerpt:
     previous: bool
     lines: tuple[str, ...]  # the tail, decoded leniently, secrets redacted
     truncated: bool
+    first: int = 1  # the line number of lines[0] in the log (a long file's tail starts later)
+    # the command that shows this log when it was read from a cluster; "" for a file
+    command: str = ""
 
     @property
     def ref(self) -> str:
         return f"logs/{self.container}{'.previous' if self.previous else ''}.log"
+
+    def locate(self, index: int) -> tuple[str, int]:
+        """(ref, line number) of ``lines[index]``: ``logs/c.log:12`` for a file, the
+        ``kubectl logs`` command and the line for a log read from a cluster."""
+        number = self.first + index
+        if self.command:
+            return f"{self.command}, line {number}", number
+        return f"{self.ref}:{number}", number
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +356,9 @@ class PodHeader:
 
 @dataclass(frozen=True)
 class Report:
+    """One pod's diagnosis. :meth:`to_dict` and :meth:`to_json` give the report object of
+    ``initdoctor -o json`` (one element of its ``reports``), secrets redacted as there."""
+
     pod: PodHeader
     observed_at: datetime
     source: str
@@ -363,6 +393,18 @@ class Report:
         if not self.conditions or any(c.status != "True" for c in self.conditions):
             return None
         return self.conditions[-1].since_created
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as ``-o json`` writes it (``docs/json-report.md``,
+        ``docs/report.schema.json``): plain dicts, lists, strings, numbers and None, keys in
+        the documented order, secret-looking values redacted, times as RFC 3339 UTC."""
+        return report_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as JSON text: indented by ``indent`` (None: one line), ASCII
+        only (every control, bidi or non-ASCII character a ``\\u`` escape), no final newline.
+        ``json.loads(r.to_json()) == r.to_dict()``."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=True)
 
 
 def quote_value(value: object) -> str:
@@ -416,6 +458,9 @@ class Config:
     stuck_after: timedelta = timedelta(minutes=5)
     select: tuple[str, ...] = ()  # codes or prefixes; empty means all
     ignore: tuple[str, ...] = ()
+    # Where the rule docs are published: findings then link there (see Rule.docs_link),
+    # else they say `initdoctor explain CODE`. The CLI reads INITDOCTOR_DOCS_URL.
+    docs_url: str | None = None
 
     def __post_init__(self) -> None:
         """Refuse settings a diagnosis could not use, with :class:`InputError`; a list of
@@ -435,8 +480,143 @@ class Config:
                     + (" holding other things" if isinstance(codes, (tuple, list)) else "")
                 )
             object.__setattr__(self, name, tuple(codes))
+        if self.docs_url is not None:
+            _check_docs_url(self.docs_url)
 
     def enabled(self, code: str) -> bool:
         if self.select and not any(code.startswith(s) for s in self.select):
             return False
         return not any(code.startswith(s) for s in self.ignore)
+
+
+_DOCS_FIELDS = {"code": "PI101", "name": "init-crashloop", "anchor": "pi101-init-crashloop"}
+
+
+def _check_docs_url(url: object) -> None:
+    """An http(s) URL of printable ASCII, whose placeholders are only {code}, {name} and
+    {anchor}; :class:`InputError` otherwise. It is printed on terminals and in tickets."""
+    if not isinstance(url, str):
+        raise InputError(f"Config.docs_url must be a string or None, not {type(url).__name__}")
+    scheme, sep, rest = url.partition("://")
+    printable = all(" " < ch <= "~" for ch in url)
+    if not sep or scheme.lower() not in ("http", "https") or not rest or not printable:
+        raise InputError(
+            f"Config.docs_url must be an http:// or https:// URL without spaces, not {url!r}"
+        )
+    try:
+        url.format(**_DOCS_FIELDS)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(
+            f"Config.docs_url {url!r}: only {{code}}, {{name}} and {{anchor}} may be filled "
+            f"in ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+# The report as JSON data (``-o json``). Here rather than in render/: Report.to_dict() must
+# give exactly what the CLI prints, and the core cannot import the renderers.
+
+
+def report_dict(r: Report) -> dict[str, Any]:
+    """``r.to_dict()``: the report object of ``-o json``."""
+    # Imported here: only a report being written needs the redaction tables.
+    from podinit_diag.core.cleaning import for_json
+
+    r = for_json(r)
+    p = r.pod
+    counts = {
+        s: sum(1 for f in r.findings if f.severity.value == s) for s in ("error", "warning", "info")
+    }
+    return {
+        "pod": {
+            "namespace": p.namespace,
+            "name": p.name,
+            "uid": p.uid,
+            "phase": p.phase,
+            "status": p.status,
+            "ready": p.ready,
+            "restarts": p.restarts,
+            "restart_count": p.restart_count,
+            "node": p.node or None,
+            "owner": {"kind": p.owner.kind, "name": p.owner.name} if p.owner else None,
+            "age": p.age,
+        },
+        "observed_at": format_time(r.observed_at),
+        "source": r.source,
+        "init_timeline": [_step_dict(s) for s in r.timeline],
+        "pod_conditions": [_condition_dict(c) for c in r.conditions],
+        "waiting_at": _waiting_at_dict(r),
+        "ready_after_seconds": _seconds(r.ready_after),
+        "findings": [finding_dict(f) for f in r.findings],
+        "summary": {**counts, "worst": r.worst.value if r.worst else None},
+        "errors": list(r.errors),
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    """A finding as in ``-o json`` (already redacted: see :func:`report_dict`)."""
+    return {
+        "code": f.code,
+        "rule": f.rule,
+        "severity": f.severity.value,
+        "container": f.container,
+        "container_kind": f.container_kind.value if f.container_kind else None,
+        "title": f.title,
+        "evidence": [_evidence_dict(e) for e in f.evidence],
+        "fix": f.fix,
+        "docs": f.docs,
+    }
+
+
+def _evidence_dict(e: Evidence) -> dict[str, Any]:
+    out: dict[str, Any] = {"source": e.source, "ref": e.ref, "text": e.text}
+    if e.line is not None:  # log evidence: where the line is and the lines around it
+        out |= {"line": e.line, "before": list(e.before), "after": list(e.after)}
+    return out
+
+
+def _time(t: datetime | None) -> str | None:
+    return format_time(t) if t else None
+
+
+def _seconds(d: timedelta | None) -> int | None:
+    return int(d.total_seconds()) if d is not None else None
+
+
+def _condition_dict(c: ConditionStep) -> dict[str, Any]:
+    return {
+        "type": c.type,
+        "status": c.status,
+        "reason": c.reason or None,
+        "message": c.message or None,
+        "last_transition_time": _time(c.transitioned_at),
+        "age": human_duration(c.age) if c.age is not None else None,
+        "took_seconds": _seconds(c.took),
+        "current": c.current,
+    }
+
+
+def _waiting_at_dict(r: Report) -> dict[str, Any] | None:
+    c = r.waiting_at
+    if c is None:
+        return None
+    init = r.waiting_for_init
+    return {
+        "condition": c.type,
+        "for_seconds": _seconds(c.waiting),
+        "init_container": init.name if init else None,
+    }
+
+
+def _step_dict(s: TimelineStep) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "kind": s.kind.value,
+        "state": s.state,
+        "reason": s.reason or None,
+        "exit_code": s.exit_code,
+        "restarts": s.restarts,
+        "started_at": _time(s.started_at),
+        "finished_at": _time(s.finished_at),
+        "duration_seconds": _seconds(s.duration),
+        "blocking": s.blocking,
+    }

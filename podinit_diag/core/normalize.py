@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from podinit_diag.core.access import Json, as_dict, as_list, as_objects, as_str
+from podinit_diag.core.commands import logs_command
 from podinit_diag.core.kubetime import parse_time
 from podinit_diag.core.lazyre import lazy
 from podinit_diag.core.model import (
@@ -76,7 +77,11 @@ def normalize(bundle: Bundle, now: datetime) -> PodSnapshot:
         containers=containers,
         events=events,
         event_reasons=frozenset(e.reason for e in events),
-        logs=_logs(bundle.logs, {c.name for c in containers}),
+        logs=_logs(
+            bundle.logs,
+            {c.name for c in containers},
+            (name, namespace) if getattr(bundle, "live", False) is True else None,
+        ),
         conditions=conditions,
         related=_objects(bundle.related),
         now=now,
@@ -289,7 +294,13 @@ def _strings(raw: object) -> tuple[str, ...]:
     return tuple(n for n in raw if isinstance(n, str))
 
 
-def _logs(raw: object, names: set[str]) -> dict[tuple[str, bool], LogExcerpt]:
+def _logs(
+    raw: object, names: set[str], live: tuple[str, str] | None
+) -> dict[tuple[str, bool], LogExcerpt]:
+    """The logs by (container, previous), each its last ``LOG_TAIL_LINES`` lines. ``live``
+    is (pod, namespace) when they were just read from a cluster: each excerpt then carries
+    the ``kubectl logs`` command showing the same lines, with ``--tail`` when the log may
+    be longer than what the fetch asked for (the line numbers count from the tail)."""
     out: dict[tuple[str, bool], LogExcerpt] = {}
     files = {k: v for k, v in as_dict(raw).items() if isinstance(k, str) and k.endswith(".log")}
     for filename, data in sorted(files.items()):
@@ -304,14 +315,26 @@ def _logs(raw: object, names: set[str]) -> dict[tuple[str, bool], LogExcerpt]:
             text = data
         else:
             continue  # a library caller's log that is neither bytes nor text
-        lines = redact_lines(_clean(line) for line in text.splitlines())
+        # Lines end at "\n" only, as kubectl and the API's tailLines count them (and as
+        # an editor numbers a file): splitlines() would also break at the lone "\r" of a
+        # progress bar, "\f" or U+2028, and every line number after it would be off.
+        raw_lines = text.split("\n")
+        lines = redact_lines(_clean(line) for line in raw_lines)
         while lines and not lines[-1]:
             lines.pop()
+        kept = lines[-LOG_TAIL_LINES:]
+        command = ""
+        if live is not None:
+            cut = len(raw_lines) - (raw_lines[-1] == "") >= LOG_TAIL_LINES
+            tail = LOG_TAIL_LINES if cut else None
+            command = logs_command(live[0], live[1], container, previous, tail)
         out[(container, previous)] = LogExcerpt(
             container=container,
             previous=previous,
-            lines=tuple(lines[-LOG_TAIL_LINES:]),
+            lines=tuple(kept),
             truncated=len(lines) > LOG_TAIL_LINES,
+            first=len(lines) - len(kept) + 1,
+            command=command,
         )
     return out
 

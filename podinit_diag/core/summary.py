@@ -49,6 +49,11 @@ class Row:
             first.severity if first else None,
         )
 
+    def order(self) -> tuple[int, str, str]:
+        """Sort key of a scan's rows: most severe first, then by namespace and name."""
+        rank = self.severity.rank if self.severity is not None else 9
+        return rank, self.namespace, self.name
+
     def cells(self) -> list[str]:
         return [
             self.namespace,
@@ -193,7 +198,8 @@ class ScanSummary:
 
     @property
     def groups(self) -> list[Group]:
-        """Most severe and biggest first."""
+        """Pods of one owner failing the same way, two or more (one pod is its row):
+        most severe and biggest first."""
         out = [
             Group(
                 ns,
@@ -207,6 +213,7 @@ class ScanSummary:
                 tuple(a.examples),
             )
             for (ns, owner, _, container), a in self._groups.items()
+            if a.count > 1
         ]
         out.sort(key=lambda g: (g.severity.rank, -g.count, g.namespace, g.owner, g.code))
         return out

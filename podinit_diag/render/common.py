@@ -1,142 +1,28 @@
-"""Wording shared by the text renderers (table and Markdown), and the one pass that makes
-the data they show safe: :func:`for_text` (and :func:`for_json` for JSON)."""
+"""Wording shared by the text renderers (table and Markdown). The one pass that makes the
+data they show safe, :func:`for_text` (and :func:`for_json` for JSON), is in
+:mod:`podinit_diag.core.cleaning` (``Report.to_dict`` uses it too); it is importable from
+here as before."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields, is_dataclass, replace
-from datetime import datetime, timedelta
-from enum import Enum
-from functools import lru_cache
-from types import UnionType
-from typing import Any, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
+from datetime import datetime
 
+from podinit_diag.core.cleaning import cached as cached
+from podinit_diag.core.cleaning import clean as clean
+from podinit_diag.core.cleaning import for_json as for_json
+from podinit_diag.core.cleaning import for_text as for_text
 from podinit_diag.core.kubetime import human_duration, translate_timestamp_since
 from podinit_diag.core.model import ConditionStep, Evidence, Report, TimelineStep
-from podinit_diag.core.redact import redact
-from podinit_diag.core.sanitize import escape
-
-T = TypeVar("T")
 
 
-def cached(fn: Callable[[str], str]) -> Callable[[str], str]:
-    """``fn`` with its results for short strings cached: a scan shows the same statuses,
-    reasons, container names and "-" on tens of thousands of rows, and each would cost a
-    redaction search and a printable check. Long strings (messages, log lines) are not
-    kept: a hostile server could send thousands of distinct megabyte-long ones."""
-    short = lru_cache(maxsize=8192)(fn)
-
-    def call(text: str) -> str:
-        return short(text) if len(text) <= 256 else fn(text)
-
-    return call
-
-
-def _clean(text: str) -> str:
-    return escape(redact(text))
-
-
-_clean_cached = cached(_clean)
-
-
-def clean(text: str) -> str:
-    """A string from the cluster or a file as a text renderer may show it: secrets
-    masked, then every non-printable character escaped (one line, nothing to execute)."""
-    return _clean_cached(text)
-
-
-_redact = cached(redact)
-
-
-def _keep(text: str) -> str:
-    return text
-
-
-def for_text(value: T) -> T:
-    """``value`` (a report, a scan row or group, a wait transition or outcome) with every
-    string in it, at any depth of frozen dataclasses and tuples, passed through
-    :func:`clean`. Fields are found with :func:`dataclasses.fields`, so one added later
-    is covered without a change here; enums (our own words), numbers, times and None are
-    kept. What is already clean comes back as the same object, without a copy."""
-    return cast(T, _walk(value, clean, escape))
-
-
-def for_json(value: T) -> T:
-    """:func:`for_text` with redaction only: JSON escapes control characters itself."""
-    return cast(T, _walk(value, _redact, _keep))
-
-
-# References we compose, a JSONPath or a log file and line, are escaped but not redacted:
-# redaction reads `logs/fetch-secrets.previous.log:2` as a `secret...: value` pair.
-_REFERENCES = {(Evidence, "ref")}
-
-# (field, is a reference) per dataclass type: the init fields (replace() takes no other)
-# whose type may hold text; () for any other type
-_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
-
-
-def _names(cls: type) -> tuple[tuple[str, bool], ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = ()
-        if is_dataclass(cls):
-            try:
-                hints = get_type_hints(cls)
-            except (NameError, TypeError):  # an annotation that does not resolve: walk it
-                hints = {}
-            names = tuple(
-                (f.name, (cls, f.name) in _REFERENCES)
-                for f in fields(cls)
-                if f.init and _may_hold_text(hints.get(f.name, Any))
-            )
-        _FIELDS[cls] = names
-    return names
-
-
-def _may_hold_text(hint: Any) -> bool:
-    """False for a field declared as numbers, times, booleans, our enums or literals
-    (our words), alone or in unions and tuples of them; True for anything else. Skipping
-    those halves the walk; it trusts the declared types, which mypy --strict checks and
-    the normalizer's accessors guarantee for data from the cluster."""
-    if hint in _LEAVES or (isinstance(hint, type) and issubclass(hint, Enum)):
-        return False
-    origin = get_origin(hint)
-    if origin is Literal:
-        return False
-    if origin in (Union, UnionType, tuple):
-        return any(_may_hold_text(a) for a in get_args(hint) if a is not Ellipsis)
-    return True
-
-
-# Types with no string inside, answered before any other test: most of a report's values.
-_LEAVES: frozenset[Any] = frozenset({type(None), bool, int, float, datetime, timedelta})
-
-
-def _walk(value: Any, fix: Callable[[str], str], fix_ref: Callable[[str], str]) -> Any:
-    """``value`` with ``fix`` applied to its strings (``fix_ref`` to references)."""
-    kind = type(value)
-    if kind is str:
-        out = fix(value)
-        return value if out == value else out
-    if kind in _LEAVES:
-        return value
-    if kind is tuple:
-        for i, item in enumerate(value):
-            new = _walk(item, fix, fix_ref)
-            if new is not item:  # copy from the first change on; most tuples are clean
-                rest = (_walk(v, fix, fix_ref) for v in value[i + 1 :])
-                return (*value[:i], new, *rest)
-        return value
-    if isinstance(value, str):
-        # our enums (Severity, ContainerKind) are str subclasses: our words, kept
-        return value if isinstance(value, Enum) else _walk(str(value), fix, fix_ref)
-    changes = {}
-    for name, reference in _names(kind):
-        old = getattr(value, name)
-        new = _walk(old, fix_ref if reference else fix, fix_ref)
-        if new is not old:
-            changes[name] = new
-    return replace(value, **changes) if changes else value
+def context_lines(e: Evidence) -> list[tuple[int, str, bool]]:
+    """A log evidence's lines as (line number, text, is the quoted line), the lines before
+    and after it included; [] for evidence without any (not from a log, or alone)."""
+    if e.line is None or not (e.before or e.after):
+        return []
+    first = e.line - len(e.before)
+    lines = (*e.before, e.text, *e.after)
+    return [(n, text, n == e.line) for n, text in enumerate(lines, first)]
 
 
 STEP_HEADERS = (
@@ -160,10 +46,15 @@ def pod_row(r: Report) -> list[str]:
     return [p.name, p.ready, p.status, p.restarts, p.age, p.node or "<none>"]
 
 
-def context_line(r: Report) -> str:
+def context_line(r: Report, node: bool = False) -> str:
+    """Where the pod is: namespace, owner, phase (and its node, when no NODE column
+    shows it)."""
     p = r.pod
     owner = f"{p.owner.kind}/{p.owner.name}" if p.owner else "none"
-    return f"namespace {p.namespace or '<none>'} · owner {owner} · phase {p.phase or '<none>'}"
+    where = f" · node {p.node or '<none>'}" if node else ""
+    return (
+        f"namespace {p.namespace or '<none>'}{where} · owner {owner} · phase {p.phase or '<none>'}"
+    )
 
 
 def _ago(t: datetime | None, r: Report) -> str:
@@ -210,38 +101,37 @@ def condition_row(c: ConditionStep, r: Report) -> list[str]:
     ]
 
 
-def _plain(text: str) -> str:
-    return text
-
-
-def conditions_line(r: Report, strong: Callable[[str], str] = _plain) -> str | None:
-    """The readiness chain on one line: ``✓ took`` for True steps, ``… waiting`` at the
-    current one, bare names for the other steps after it, ``✗``/``?``/``absent`` with the
-    reason otherwise (a finished pod). ``strong`` highlights the current step."""
-    if not r.conditions:
-        return None
+def condition_parts(r: Report) -> list[tuple[str, bool]]:
+    """The readiness chain, one part per condition, with whether it is the current step:
+    ``✓ took`` for True steps, ``… waiting`` at the current one, bare names for the steps
+    after it, ``✗``/``?``/``absent`` with the reason otherwise (a finished pod); then how
+    long the pod took to be ready."""
     parts = []
     reached = True
     for c in r.conditions:
         if c.current:
             waited = f" {human_duration(c.waiting)}" if c.waiting is not None else ""
             detail = _waiting_detail(c, r)
-            parts.append(strong(f"{c.type} … waiting{waited}" + (f" ({detail})" if detail else "")))
+            parts.append((f"{c.type} … waiting{waited}" + (f" ({detail})" if detail else ""), True))
             reached = False
         elif c.status == "True":
-            parts.append(
-                f"{c.type} ✓" + (f" {human_duration(c.took)}" if c.took is not None else "")
-            )
+            took = f" {human_duration(c.took)}" if c.took is not None else ""
+            parts.append((f"{c.type} ✓{took}", False))
         elif not reached:
-            parts.append(c.type)  # not reached yet: its False adds nothing
+            parts.append((c.type, False))  # not reached yet: its False adds nothing
         else:
             mark = {"False": "✗", None: "absent"}.get(c.status, "?")
-            parts.append(f"{c.type} {mark}" + (f" {c.reason}" if c.reason else ""))
-    line = "Conditions: " + " · ".join(parts)
+            parts.append((f"{c.type} {mark}" + (f" {c.reason}" if c.reason else ""), False))
     ready = r.ready_after
-    if ready is not None:
-        line += f" · ready {human_duration(ready)} after creation"
-    return line
+    if parts and ready is not None:
+        parts.append((f"ready {human_duration(ready)} after creation", False))
+    return parts
+
+
+def conditions_line(r: Report) -> str | None:
+    """The readiness chain on one line (:func:`condition_parts`)."""
+    parts = condition_parts(r)
+    return "Conditions: " + " · ".join(p for p, _ in parts) if parts else None
 
 
 def waiting_line(r: Report) -> str | None:
@@ -257,9 +147,11 @@ def waiting_line(r: Report) -> str | None:
     return None
 
 
-def evidence_line(e: Evidence) -> str:
+def evidence_parts(e: Evidence) -> tuple[str, str, str]:
+    """Source, reference, and the text after its separator (``= value`` for a field,
+    ``: text`` for an event, a log line or a cluster object)."""
     sep = " = " if e.source in ("status", "spec") else ": "
-    return f"{e.source:<6}  {e.ref}{sep}{e.text}"
+    return e.source, e.ref, sep + e.text
 
 
 def blocking_line(r: Report) -> str | None:

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 from typing import Any
 
-from podinit_diag.core.kubetime import format_time, human_duration
-from podinit_diag.core.model import ConditionStep, Finding, Report, TimelineStep
+from podinit_diag.core.model import Report
 from podinit_diag.core.summary import ScanSummary
 from podinit_diag.core.version import VERSION
 from podinit_diag.render.common import for_json
@@ -24,97 +22,8 @@ SCHEMA_VERSION = 1
 
 
 def report_dict(r: Report) -> dict[str, Any]:
-    r = for_json(r)
-    p = r.pod
-    counts = {
-        s: sum(1 for f in r.findings if f.severity.value == s) for s in ("error", "warning", "info")
-    }
-    return {
-        "pod": {
-            "namespace": p.namespace,
-            "name": p.name,
-            "uid": p.uid,
-            "phase": p.phase,
-            "status": p.status,
-            "ready": p.ready,
-            "restarts": p.restarts,
-            "restart_count": p.restart_count,
-            "node": p.node or None,
-            "owner": {"kind": p.owner.kind, "name": p.owner.name} if p.owner else None,
-            "age": p.age,
-        },
-        "observed_at": format_time(r.observed_at),
-        "source": r.source,
-        "init_timeline": [_step(s) for s in r.timeline],
-        "pod_conditions": [_condition_dict(c) for c in r.conditions],
-        "waiting_at": _waiting_at(r),
-        "ready_after_seconds": _seconds(r.ready_after),
-        "findings": [finding_dict(f) for f in r.findings],
-        "summary": {**counts, "worst": r.worst.value if r.worst else None},
-        "errors": list(r.errors),
-    }
-
-
-def finding_dict(f: Finding) -> dict[str, Any]:
-    return {
-        "code": f.code,
-        "rule": f.rule,
-        "severity": f.severity.value,
-        "container": f.container,
-        "container_kind": f.container_kind.value if f.container_kind else None,
-        "title": f.title,
-        "evidence": [{"source": e.source, "ref": e.ref, "text": e.text} for e in f.evidence],
-        "fix": f.fix,
-        "docs": f.docs,
-    }
-
-
-def _time(t: datetime | None) -> str | None:
-    return format_time(t) if t else None
-
-
-def _seconds(d: timedelta | None) -> int | None:
-    return int(d.total_seconds()) if d is not None else None
-
-
-def _condition_dict(c: ConditionStep) -> dict[str, Any]:
-    return {
-        "type": c.type,
-        "status": c.status,
-        "reason": c.reason or None,
-        "message": c.message or None,
-        "last_transition_time": _time(c.transitioned_at),
-        "age": human_duration(c.age) if c.age is not None else None,
-        "took_seconds": _seconds(c.took),
-        "current": c.current,
-    }
-
-
-def _waiting_at(r: Report) -> dict[str, Any] | None:
-    c = r.waiting_at
-    if c is None:
-        return None
-    init = r.waiting_for_init
-    return {
-        "condition": c.type,
-        "for_seconds": _seconds(c.waiting),
-        "init_container": init.name if init else None,
-    }
-
-
-def _step(s: TimelineStep) -> dict[str, Any]:
-    return {
-        "name": s.name,
-        "kind": s.kind.value,
-        "state": s.state,
-        "reason": s.reason or None,
-        "exit_code": s.exit_code,
-        "restarts": s.restarts,
-        "started_at": _time(s.started_at),
-        "finished_at": _time(s.finished_at),
-        "duration_seconds": _seconds(s.duration),
-        "blocking": s.blocking,
-    }
+    """One element of ``reports``: :meth:`Report.to_dict` (the library gives the same)."""
+    return r.to_dict()
 
 
 def envelope(reports: Sequence[Report]) -> dict[str, Any]:

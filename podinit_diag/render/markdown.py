@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from podinit_diag.core.kubetime import format_time
-from podinit_diag.core.model import Report
+from podinit_diag.core.model import Evidence, Report
 from podinit_diag.core.sanitize import escape, escape_markdown
 from podinit_diag.core.summary import Row, ScanSummary
 from podinit_diag.render.common import (
@@ -24,6 +24,7 @@ from podinit_diag.render.common import (
     clean,
     condition_row,
     context_line,
+    context_lines,
     for_text,
     pod_row,
     step_row,
@@ -101,11 +102,29 @@ def render_one(r: Report) -> str:
         )
         out += [f"#### {n}. {f.code} {f.rule} ({f.severity.value}){where}", "", prose(f.title), ""]
         out.append("Evidence:")
-        out += [f"- {escape_markdown(e.source)} {code(e.ref)}: {code(e.text)}" for e in f.evidence]
+        for e in f.evidence:
+            out.append(f"- {escape_markdown(e.source)} {code(e.ref)}: {code(e.text)}")
+            out += log_block(e)
         out += ["", f"**Fix:** {prose(f.fix)}", "", f"Docs: [{f.code} {f.rule}]({f.docs})", ""]
     if r.errors:
         out += ["### Notes", ""] + [f"- {escape_markdown(e)}" for e in r.errors] + [""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def log_block(e: Evidence) -> list[str]:
+    """The lines around a log line (``e`` cleaned), numbered, the quoted one marked with
+    ``>``, in a fenced block under its list item; [] when there are none. The fence is
+    longer than any run of backticks in the lines, so none of them can close it."""
+    numbered = context_lines(e)
+    if not numbered:
+        return []
+    width = len(str(numbered[-1][0]))
+    longest = max((len(m) for _, line, _ in numbered for m in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = [
+        f"  {'>' if quoted else ' '} {n:>{width}} | {line}".rstrip() for n, line, quoted in numbered
+    ]
+    return ["", f"  {fence}text", *body, f"  {fence}"]
 
 
 def _bold(row: list[str], col: int, marked: bool, suffix: str = "") -> list[str]:

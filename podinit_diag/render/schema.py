@@ -24,17 +24,27 @@ def _with_optional(obj: dict[str, Any], **optional: Any) -> dict[str, Any]:
     return {**obj, "properties": {**obj["properties"], **optional}}
 
 
-EVIDENCE = _obj(
-    {
-        "source": {"enum": ["status", "spec", "event", "log", "cluster"]},
-        "ref": _STR,
-        "text": _STR,
-    }
+EVIDENCE = _with_optional(
+    _obj(
+        {
+            "source": {"enum": ["status", "spec", "event", "log", "cluster"]},
+            "ref": _STR,
+            "text": _STR,
+        }
+    ),
+    # log evidence, added under schema_version 1: the line's number in what `ref` names,
+    # and the lines before and after it
+    line={"type": "integer", "minimum": 1},
+    before={"type": "array", "items": _STR},
+    after={"type": "array", "items": _STR},
 )
+
+# PI and three digits for the built-in rules; a rule pack's own prefix and digits
+_CODE = {"type": "string", "pattern": "^[A-Z]{2,10}[0-9]{1,5}$"}
 
 FINDING = _obj(
     {
-        "code": {"type": "string", "pattern": "^PI[0-9]{3}$"},
+        "code": _CODE,
         "rule": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"},
         "severity": {"enum": ["error", "warning", "info"]},
         "container": _NSTR,
@@ -129,7 +139,7 @@ GROUP = _obj(
     {
         "namespace": _STR,
         "owner": _NSTR,
-        "code": {"type": "string", "pattern": "^PI[0-9]{3}$"},
+        "code": _CODE,
         "rule": _STR,
         "severity": {"enum": ["error", "warning", "info"]},
         "container": _NSTR,

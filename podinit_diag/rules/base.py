@@ -134,10 +134,33 @@ class Rule:
     lookups: LookupFunc | None = None
     # Runs only when no other rule found an error or a warning (the never-silent PI8xx).
     fallback: bool = False
+    # A rule pack's own documentation URL for this rule (built-in rules: None; their docs
+    # are the project's, see docs_link).
+    docs: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """The rule's anchor in docs/rules.md: ``pi101-init-crashloop``."""
+        return f"{self.code.lower()}-{self.name}"
 
     @property
     def anchor(self) -> str:
-        return f"docs/rules.md#{self.code.lower()}-{self.name}"
+        """The rule's section of docs/rules.md in the source tree (not installed)."""
+        return f"docs/rules.md#{self.slug}"
+
+    def docs_link(self, docs_url: str | None = None) -> str:
+        """Where a finding sends the reader: the pack's own ``docs`` URL; for a built-in
+        rule, its section of the rule docs published at ``docs_url``
+        (``{docs_url}/rules/#pi101-init-crashloop``; a URL with ``{code}``, ``{name}`` or
+        ``{anchor}`` in it is filled in instead); otherwise ``initdoctor explain CODE``,
+        which every installation can run."""
+        if self.docs:
+            return self.docs
+        if docs_url and self.code.startswith(BUILTIN_PREFIX):
+            if "{" in docs_url:
+                return docs_url.format(code=self.code, name=self.name, anchor=self.slug)
+            return f"{docs_url.rstrip('/')}/rules/#{self.slug}"
+        return f"initdoctor explain {self.code}"
 
     @cached_property
     def rank(self) -> tuple[int, int, int]:
@@ -145,8 +168,21 @@ class Rule:
         return (self.stage.value, self.priority, self.severity.rank)
 
 
-_CODE = lazy(r"^PI\d{3}$")
+BUILTIN_PREFIX = "PI"  # the built-in rules' codes: PI and three digits; packs use their own
+_BUILTIN_CODE = lazy(r"^PI\d{3}$")
+# A rule pack's code: its own prefix of capital letters, then digits (ACME001).
+_CODE = lazy(r"^[A-Z]{2,10}[0-9]{1,5}$")
 _NAME = lazy(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def code_problem(code: object) -> str | None:
+    """Why ``code`` cannot be a rule's code, or None. ``PI`` codes are ``PI`` and three
+    digits; any other is capital letters then digits."""
+    if not isinstance(code, str) or not _CODE.match(code):
+        return f"{code!r} is not a rule code (capital letters, then digits: ACME001)"
+    if code.startswith(BUILTIN_PREFIX) and not _BUILTIN_CODE.match(code):
+        return f"{code!r}: codes starting with PI are PI and three digits (PI101)"
+    return None
 
 
 def rule(
@@ -162,13 +198,18 @@ def rule(
     logs: bool = True,
     lookups: LookupFunc | None = None,
     fallback: bool = False,
+    docs: str | None = None,
 ) -> Callable[[RuleFunc], Rule]:
     """Make a :class:`Rule` of a function; refuses docstrings without the three sections.
-    The family module lists it in its ``RULES``."""
+    The family module lists it in its ``RULES``; a rule pack (see docs/adding-a-rule.md)
+    uses its own code prefix and may give its own ``docs`` URL."""
 
     def make(func: RuleFunc) -> Rule:
-        if not _CODE.match(code) or not _NAME.match(name):
-            raise ValueError(f"bad rule code or name: {code} {name}")
+        problem = code_problem(code)
+        if problem is None and (not isinstance(name, str) or not _NAME.match(name)):
+            problem = f"{name!r} is not a rule name (lower-case words joined by -)"
+        if problem is not None:
+            raise ValueError(f"bad rule code or name: {problem}")
         summary, sections = parse_doc(inspect.getdoc(func) or "", code)
         return Rule(
             code,
@@ -185,6 +226,7 @@ def rule(
             logs=logs,
             lookups=lookups,
             fallback=fallback,
+            docs=docs,
         )
 
     return make

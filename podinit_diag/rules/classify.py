@@ -44,6 +44,7 @@ from podinit_diag.rules.logscan import (
     SCAN_LAST_LINES,
     Category,
     Hit,
+    hit_at,
     last_recognised,
     scan_log,
 )
@@ -576,7 +577,7 @@ def telling_line(log: LogExcerpt | None) -> Hit | None:
         chosen = nonempty[0]
     if chosen is None:
         return None
-    return Hit(None, lines[chosen], chosen + 1, f"{log.ref}:{chosen + 1}")
+    return hit_at(log, chosen, None)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from podinit_diag.core.access import as_dict, as_objects, as_str
+from podinit_diag.core.commands import logs_command as kubectl_logs
 from podinit_diag.core.exitcodes import describe
 from podinit_diag.core.kubetime import human_duration
 from podinit_diag.core.model import (
@@ -40,7 +41,15 @@ def event(e: EventView, snap: PodSnapshot) -> Evidence:
 
 
 def log(hit: Hit) -> Evidence:
-    return Evidence(source="log", ref=hit.ref, text=hit.text)
+    """The log line that proves the point, where to read it, and the lines around it."""
+    return Evidence(
+        source="log",
+        ref=hit.ref,
+        text=hit.text,
+        line=hit.line,
+        before=hit.before,
+        after=hit.after,
+    )
 
 
 def termination(t: Termination) -> list[Evidence]:
@@ -102,8 +111,8 @@ def exit_phrase(t: Termination | None) -> str:
 
 
 def logs_command(snap: PodSnapshot, c: ContainerView, previous: bool) -> str:
-    prev = " --previous" if previous else ""
-    return f"kubectl logs {snap.name} -n {snap.namespace} -c {c.name}{prev}"
+    """The command that shows the container's log, its names quoted for the shell."""
+    return kubectl_logs(snap.name, snap.namespace, c.name, previous)
 
 
 def owner_phrase(snap: PodSnapshot) -> str:

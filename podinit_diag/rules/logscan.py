@@ -166,8 +166,39 @@ SCAN_LAST_LINES = 40  # the cause of an exit is at the end; earlier noise mislea
 class Hit:
     category: Category | None  # None: a plain line quoted for context
     text: str
-    line: int  # 1-based position in the excerpt
-    ref: str
+    line: int  # its 1-based line number in the log (what ``ref`` names)
+    ref: str  # ``logs/c.log:12``, or the ``kubectl logs`` command and the line
+    before: tuple[str, ...] = ()  # the lines before it (see :func:`hit_at`)
+    after: tuple[str, ...] = ()
+
+
+CONTEXT_BEFORE = 3
+CONTEXT_AFTER = 2
+# A Python traceback's header this close before the line is shown with it: the frames
+# between say where the exception was raised (the exception line itself comes last).
+TRACEBACK_REACH = 8
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+def hit_at(log: LogExcerpt, index: int, category: Category | None) -> Hit:
+    """The line ``log.lines[index]`` as evidence: where it is, and a few lines around it
+    (up to ``CONTEXT_BEFORE`` before, or back to a traceback header within
+    ``TRACEBACK_REACH``; up to ``CONTEXT_AFTER`` after), as ``kubectl logs`` shows them."""
+    lines = log.lines
+    start = max(0, index - CONTEXT_BEFORE)
+    for j in range(index - 1, max(-1, index - TRACEBACK_REACH - 1), -1):
+        if _TRACEBACK in lines[j]:
+            start = min(start, j)
+            break
+    ref, number = log.locate(index)
+    return Hit(
+        category,
+        lines[index],
+        number,
+        ref,
+        before=lines[start:index],
+        after=lines[index + 1 : index + 1 + CONTEXT_AFTER],
+    )
 
 
 def classify(text: str) -> Category | None:
@@ -196,7 +227,7 @@ def scan_log(log: LogExcerpt | None) -> Hit | None:
     if log is None or found is None:
         return None
     i, category = found
-    return Hit(category, log.lines[i], i + 1, f"{log.ref}:{i + 1}")
+    return hit_at(log, i, category)
 
 
 _TARGETS = (

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from podinit_diag.core.access import Json, as_dict, as_objects, as_str
 from podinit_diag.core.model import Bundle, ContainerKind, PodSnapshot
 from podinit_diag.core.normalize import LOG_TAIL_LINES, normalize
-from podinit_diag.rules import NO_LOGS, Config, RuleContext, lookups
+from podinit_diag.rules import Config, RuleContext, lookups, no_logs_codes
 from podinit_diag.rules.classify import Verdict
 from podinit_diag.rules.dependency import wait_targets
 from podinit_diag.rules.logscan import service_of
@@ -75,6 +75,7 @@ def complete_bundle(
         source=f"{cluster.server}/api/v1/namespaces/{namespace}/pods/{name}",
         notes=tuple(notes),
         lookups=tuple(looked_up),
+        live=True,  # its logs exist nowhere but in the cluster: evidence names kubectl logs
     )
 
 
@@ -83,9 +84,10 @@ def _logs(
 ) -> dict[str, bytes]:
     """Log tails of the containers the first pass found in trouble."""
     logs: dict[str, bytes] = {}
+    no_logs = no_logs_codes()
     for v in verdicts:
         c = v.container
-        if v.code in NO_LOGS or (c.state == "waiting" and c.restart_count == 0):
+        if v.code in no_logs or (c.state == "waiting" and c.restart_count == 0):
             continue  # never ran: there is no log to read
         wanted = []
         if c.restart_count > 0 or (c.state == "waiting" and c.last_terminated):
@@ -268,12 +270,25 @@ def _kind(kind: str, items: list[dict[str, Any]]) -> list[Json]:
 
 
 def missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
+    """Why the pod ``name`` is not in ``namespace``, in kubectl's words (``pods "web" not
+    found``), with the namespaces where a pod of that name does exist (one cluster-wide
+    list, when the user may make it), else the close names in the namespace."""
+    elsewhere = _namespaces_with_pod(cluster, name, namespace)
+    hint = ""
+    if elsewhere:
+        shown = ", ".join(f'"{ns}"' for ns in elsewhere[:3]) + (
+            ", ..." if len(elsewhere) > 3 else ""
+        )
+        plural = "s" if len(elsewhere) > 1 else ""
+        hint = f"; it exists in namespace{plural} {shown} (use -n {elsewhere[0]})"
     try:
         cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}")
     except NotFound:
-        return f'namespace "{namespace}" not found'
+        return f'namespace "{namespace}" not found{hint}'
     except ClusterError:
         pass
+    if hint:
+        return f'pods "{name}" not found in namespace "{namespace}"{hint}'
     try:
         pods = cluster.get(f"/api/v1/namespaces/{quote(namespace, safe='')}/pods", limit=500)
         items = as_objects(pods.get("items"))
@@ -282,4 +297,23 @@ def missing_pod_message(cluster: Cluster, namespace: str, name: str) -> str:
         names = []
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
-    return f'pod "{name}" not found in namespace "{namespace}"{hint}'
+    return f'pods "{name}" not found in namespace "{namespace}"{hint}'
+
+
+# Namespaces looked for, at most: the hint names three, and says when there are more.
+_ELSEWHERE_LIMIT = 10
+
+
+def _namespaces_with_pod(cluster: Cluster, name: str, namespace: str) -> list[str]:
+    """The other namespaces holding a pod called ``name``: one list across namespaces,
+    which a user bound to a few namespaces may not make (then: none, silently)."""
+    try:
+        found = cluster.get(
+            "/api/v1/pods", fieldSelector=f"metadata.name={name}", limit=_ELSEWHERE_LIMIT
+        )
+    except ClusterError:
+        return []
+    spaces = {
+        as_str(as_dict(p.get("metadata")).get("namespace")) for p in as_objects(found.get("items"))
+    }
+    return sorted(ns for ns in spaces if ns and ns != namespace)

@@ -121,8 +121,12 @@ def _log_text(data: object) -> bytes:
         text = str(data)
     # Line for line as the diagnosis reads it (a PEM key's body masked line by line), so
     # that the line numbers quoted as evidence are the same from the saved bundle.
-    lines = redact_lines(text.splitlines())
-    ending = "\n" if lines and text.endswith(("\n", "\r")) else ""
+    # Split on "\n" alone, as kubectl and the normalizer count lines (splitlines() would
+    # also split at \r, \f and U+2028 and shift every line number after one).
+    lines = redact_lines(text.split("\n"))
+    if lines and lines[-1] == "":
+        lines.pop()
+    ending = "\n" if lines and text.endswith("\n") else ""
     return ("\n".join(lines) + ending).encode("utf-8", errors="backslashreplace")
 
 

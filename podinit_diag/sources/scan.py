@@ -41,7 +41,7 @@ from podinit_diag.core.errors import InputError
 from podinit_diag.core.model import Bundle, Report
 from podinit_diag.core.summary import ScanSummary, Tally
 from podinit_diag.engine import diagnose
-from podinit_diag.rules import EVENT_REASONS, Config
+from podinit_diag.rules import Config, event_reasons
 from podinit_diag.sources.cluster import Cluster, ClusterError, Forbidden, Page
 from podinit_diag.sources.fetch import complete_bundle
 
@@ -97,6 +97,7 @@ class _Run:
     workers: int
     progress: Progress | None
     page: int
+    field_selector: str | None = None  # of the pods: --field-selector
     seen: int = 0
     scopes: int = 0  # scopes read so far: the high bits of each pod's ``seq``
 
@@ -158,18 +159,20 @@ def scan(
     workers: int = 1,
     page: int = 500,
     now: datetime | None = None,
+    field_selector: str | None = None,
 ) -> ScanSummary:
     """Scan one namespace, or every namespace when ``namespace`` is None. Several selectors
     (a CronJob's Jobs) are scanned in turn into one summary. Pass a ``summary`` with a
     sink to receive the reports as they are final instead of keeping them (its own
     ``keep_healthy`` then applies). With ``workers`` > 1, a list of more than one page
     (``page`` items) is decoded and diagnosed in that many forked processes (see
-    :func:`_in_workers`). Pods are judged as of ``now`` (default: the clock)."""
+    :func:`_in_workers`). Pods are judged as of ``now`` (default: the clock).
+    ``field_selector`` is the API's, on the pods (``status.phase=Pending``)."""
     now = now or datetime.now(UTC).replace(microsecond=0)
     if summary is None:
         summary = ScanSummary(keep_healthy=keep_healthy)
     budget: _LogBudget[Held] = _LogBudget(max_log_pods)
-    run = _Run(cluster, config, now, summary, budget, workers, progress, page)
+    run = _Run(cluster, config, now, summary, budget, workers, progress, page, field_selector)
     if isinstance(selector, list) and namespace is None:
         raise ValueError("several selectors need a namespace")
     with _fewer_collections():
@@ -251,6 +254,8 @@ def _scan_scope(run: _Run, namespace: str | None, selector: str | None) -> None:
     cluster = run.cluster
     base = f"/api/v1/namespaces/{quote(namespace, safe='')}" if namespace else "/api/v1"
     query: dict[str, str | int | bool] = {"labelSelector": selector} if selector else {}
+    if run.field_selector:
+        query["fieldSelector"] = run.field_selector
     pods = cluster.pages(f"{base}/pods", run.page, **query)
     first = next(pods, None)
     if first is None:
@@ -565,8 +570,9 @@ class EventJoin:
 
 def _by_uid(events: Iterable[Json]) -> dict[str, list[Json]]:
     index: dict[str, list[Json]] = defaultdict(list)
+    reasons = event_reasons()  # rule packs' included
     for e in events:
-        if as_str(e.get("reason")) in EVENT_REASONS:
+        if as_str(e.get("reason")) in reasons:
             index[str(as_dict(e.get("involvedObject")).get("uid") or "")].append(e)
     return index
 

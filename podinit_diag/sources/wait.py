@@ -26,7 +26,7 @@ from podinit_diag.core.kubestatus import pod_status
 from podinit_diag.core.model import Bundle
 from podinit_diag.core.progress import Outcome, Transition, completed_inits, init_durations
 from podinit_diag.engine import diagnose
-from podinit_diag.rules import EVENT_REASONS, HOPELESS, Config
+from podinit_diag.rules import Config, event_reasons, hopeless_codes
 from podinit_diag.sources.cluster import Cluster, Dropped, Expired, NotFound
 from podinit_diag.sources.fetch import complete_bundle, missing_pod_message
 from podinit_diag.sources.scan import EVENT_SELECTOR
@@ -307,7 +307,7 @@ class Waiter:
     # --- state -------------------------------------------------------------------------
 
     def _event(self, e: Json) -> None:
-        if as_str(e.get("reason")) not in EVENT_REASONS:
+        if as_str(e.get("reason")) not in event_reasons():
             return
         uid = str(as_dict(e.get("involvedObject")).get("uid") or "")
         pod = self.pods.get(uid)
@@ -380,7 +380,7 @@ class Waiter:
                 if p.hopeless is None:  # only pods that changed are diagnosed again
                     report = diagnose(self._bundle(p), self.config)
                     p.hopeless = any(
-                        f.code in HOPELESS and f.severity.rank <= self.fail_rank
+                        f.code in hopeless_codes() and f.severity.rank <= self.fail_rank
                         for f in report.findings
                     )
                 hopeless = hopeless or p.hopeless

@@ -231,7 +231,7 @@ def test_a_plugins_stderr_and_url_credentials_are_not_echoed(tmp_path: Path) -> 
     dead = "http://admin:hunter2-url-pass@127.0.0.1:9"  # nothing listens on the discard port
     with serving() as server:
         run = run_bounded(_env(tmp_path, server, url=dead), POD, timeout=30)
-        _one_line_error(run, "cannot reach")
+        _one_line_error(run, "The connection to the server 127.0.0.1:9 was refused")
         assert "hunter2-url-pass" not in run.stderr
 
 

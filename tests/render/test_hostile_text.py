@@ -23,6 +23,7 @@ from podinit_diag.core.sanitize import escape, escape_markdown
 from podinit_diag.core.summary import ScanSummary
 from podinit_diag.engine import diagnose
 from podinit_diag.render import jsonout, markdown, render, table
+from podinit_diag.render.layout import Style
 from podinit_diag.render.scanout import ScanOutput
 from podinit_diag.render.waitview import WaitView
 
@@ -299,9 +300,10 @@ def test_render_entry_point(report: Report, output: str) -> None:
 @pytest.mark.parametrize("output", ["table", "markdown", "json"])
 def test_scan_output(report: Report, output: str) -> None:
     written: list[str] = []
-    sink = ScanOutput(output, written.append, colour=output == "table")
+    sink = ScanOutput(output, written.append, Style(colour=output == "table"))
     summary = ScanSummary(sink=sink)
     summary.add(report)
+    summary.add(report)  # two pods failing alike: a group
     summary.errors.append(f"namespace shop: \x1b]0;x\x07{FORGED}\n{FORGED}")
     sink.finish(summary)
     out = "".join(written)

@@ -1,7 +1,11 @@
-"""``initdoctor``: the command line. The only module that prints, reads the environment
-or chooses exit codes (0 nothing at or above --fail-on, 1 findings at or above it, 2
-usage, input, connection or permission failure). It parses the arguments and hands the
-work to the layers below: sources fetch, the engine diagnoses, render writes text."""
+"""``initdoctor``: the command line. The only layer that prints, reads the environment or
+chooses exit codes (0 nothing at or above --fail-on, 1 findings at or above it, 2 usage,
+input, connection or permission failure). ``args`` holds the grammar, ``terminal`` what
+the terminal can show, ``completion`` the shell scripts; this module hands the work to
+the layers below: sources fetch, the engine diagnoses, render writes text.
+
+Heavy modules (the rules, the client, tabulate) are imported where they are used, so
+that ``initdoctor version``, ``--help`` and completion answer at once."""
 
 from __future__ import annotations
 
@@ -13,102 +17,31 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from podinit_diag.cli.args import (
+    CREDENTIAL_FACTOR,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    FAIL_ON,
+    UsageError,
+    parse,
+    workload,
+)
+from podinit_diag.cli.terminal import flushing, style_for, width
 from podinit_diag.core.errors import InputError
-from podinit_diag.core.kubetime import parse_duration, parse_time
-from podinit_diag.core.model import Bundle, Config, Report
 from podinit_diag.core.version import VERSION
-from podinit_diag.engine import diagnose
-from podinit_diag.render import OUTPUTS, render
-from podinit_diag.render.common import clean
-from podinit_diag.rules import RULES
-from podinit_diag.sources.files import load_path, load_stream, select
-from podinit_diag.sources.workloads import parse_target
 
 if TYPE_CHECKING:
+    from podinit_diag.core.model import Bundle, Config, Report
     from podinit_diag.core.summary import ScanSummary
+    from podinit_diag.render.layout import Style
     from podinit_diag.sources.cluster import Cluster
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
-# A kubeconfig's credential plugin may take this many request timeouts to hand over a
-# token (30 s by default: a cloud CLI starting cold), then it is killed.
-CREDENTIAL_FACTOR = 6
-FAIL_ON = {"error": 0, "warning": 1, "info": 2, "never": -1}
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see initdoctor --help)")
-
-
-# (flags, options) of every argument after TARGET, in --help order.
-_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("--from",), dict(dest="sources", action="append", default=[], metavar="PATH",
-        help="pod JSON/YAML, v1 List/PodList, or bundle directory (repeatable); "
-        "- reads standard input")),
-    (("-n", "--namespace"), dict(help="namespace (default: the context's, else default)")),
-    (("-A", "--all-namespaces"), dict(action="store_true", help="pods of every namespace")),
-    (("-l", "--selector"), dict(help="label selector of the pods to scan (live)")),
-    (("--all",), dict(action="store_true", help="list healthy pods in a scan too")),
-    (("--max-log-pods",), dict(type=int, default=20, metavar="N",
-        help="in a scan, read logs of at most N pods, most severe first (20)")),
-    (("--workers",), dict(type=int, default=None, metavar="N",
-        help="in a scan of more than 500 pods, diagnose in N processes "
-        "(default: the CPUs available, at most 4; 1: in this process only)")),
-    (("--context",), dict(help="kubeconfig context to use")),
-    (("--kubeconfig",), dict(help="kubeconfig file (default: KUBECONFIG, ~/.kube/config)")),
-    (("--request-timeout",), dict(default="5s", metavar="DURATION",
-        help="how long each request to the API server may take in all, body included (5s); "
-        f"a kubeconfig's credential plugin gets {CREDENTIAL_FACTOR} times as long")),
-    (("--save",), dict(metavar="DIR", help="write what was fetched as a bundle that --from reads "
-        "(a new or empty directory; secrets masked, files readable by you only)")),
-    (("--force",), dict(action="store_true",
-        help="with --save: replace the bundle files in a directory that is not empty")),
-    (("-o", "--output"), dict(choices=OUTPUTS, default="table")),
-    (("--fail-on",), dict(choices=tuple(FAIL_ON), default="error",
-        help="lowest severity that makes the exit code 1 (default: error)")),
-    (("--select",), dict(default="", metavar="CODES",
-        help="comma-separated codes or prefixes to run (e.g. PI1,PI203)")),
-    (("--ignore",), dict(default="", metavar="CODES", help="codes or prefixes to skip")),
-    (("--stuck-after",), dict(default="5m", metavar="DURATION",
-        help="how long an init container may run before it counts as stuck (5m)")),
-    (("--now",), dict(metavar="TIME",
-        help="judge the pod as of this RFC 3339 time (default: bundle capture time)")),
-    (("--demo",), dict(action="store_true",
-        help="diagnose built-in scenarios served by a local read-only test API server")),
-    (("--serve",), dict(metavar="PATH",
-        help="serve saved bundles read-only on loopback so kubectl can browse them")),
-    (("--wait",), dict(action="store_true",
-        help="follow TARGET (a pod or a workload) through initialization with the watch "
-        "API; exit 0 when the condition holds, else print what blocks it and exit 1")),
-    (("--for",), dict(dest="wait_for", choices=("initialized", "ready"), default="ready",
-        help="with --wait: the pod condition to wait for (ready)")),
-    (("--timeout",), dict(default="5m", metavar="DURATION",
-        help="with --wait: how long to wait before diagnosing what blocks (5m)")),
-    (("--list-rules",), dict(action="store_true", help="list the rules and exit")),
-    (("--explain",), dict(metavar="CODE", help="explain one rule and exit")),
-    (("--version",), dict(action="version", version=f"initdoctor {VERSION}")),
-)  # fmt: skip
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="initdoctor",
-        description="Explain why a Kubernetes pod is not starting (init containers first) "
-        "and what to do about it.",
-        epilog="exit codes: 0 no finding at or above --fail-on, 1 findings at or above it, "
-        "2 usage, input, connection or permission error",
-    )
-    p.add_argument("targets", nargs="*", metavar="TARGET", help="pod name or pod/NAME")
-    for flags, options in _ARGUMENTS:
-        p.add_argument(*flags, **options)
-    return p
+__all__ = ["main", "run"]
 
 
 class _Terminated(BaseException):
@@ -129,15 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if on_main else None
     try:
-        return _main(argv)
+        return _main(sys.argv[1:] if argv is None else argv)
     finally:
         if previous is not None:  # a caller's own handler (main() run in a test, a script)
             signal.signal(signal.SIGTERM, previous)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str]) -> int:
+    from podinit_diag.render.common import clean
+
     try:
-        return run(build_parser().parse_args(argv), sys.stdout)
+        return run(parse(argv), sys.stdout)
     except (UsageError, InputError) as exc:
         # API error bodies are the server's words: masked and escaped like any of its data
         print(f"initdoctor: error: {clean(str(exc))}", file=sys.stderr)
@@ -166,16 +101,18 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    if args.list_rules or args.explain:
-        from podinit_diag.render import catalog
+    if args.command == "version" or (args.command is None and args.version):
+        return _version(getattr(args, "output", None) if args.command else None, out)
+    if args.command == "completion":
+        from podinit_diag.cli.completion import script
 
-        try:
-            out.write(catalog.render(args.explain, args.output))
-        except LookupError:
-            raise UsageError(
-                f"unknown rule code {args.explain!r} (see initdoctor --list-rules)"
-            ) from None
+        out.write(script(args.shell))
         return EXIT_OK
+    if args.command == "explain":
+        return _explain(args.rules, args.output, out)
+    if args.list_rules or args.explain:
+        return _explain([args.explain] if args.explain else [], args.output_spec.format, out)
+    _template(args)
     config = _config(args)
     now = _now(args.now)
     if args.serve:
@@ -184,13 +121,75 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return _wait(args, config, out)
     if args.demo:
         return _demo(args, config, out)
-    workloads = [t for t in args.targets if parse_target(t)] if not args.sources else []
+    workloads = [t for t in args.targets if workload(t)]
     if workloads and len(workloads) != len(args.targets):
         raise UsageError("give either pods or workloads (deploy/NAME, sts/NAME ...), not both")
-    if workloads or not (args.sources or args.targets):
+    if args.sources:
+        return _offline(args, config, out, now)
+    if workloads or not args.targets:
         return _scan(args, config, out, now)
-    if not args.sources:
-        return _reports(_live(args, config, now), args, out)
+    return _reports(_live(args, config, now), args, out)
+
+
+def _version(output: str | None, out: TextIO) -> int:
+    if output is None:
+        out.write(f"initdoctor {VERSION}\n")
+    else:  # kubectl version -o json|yaml
+        from podinit_diag.render import data
+
+        out.write(data({"initdoctor": {"version": VERSION}}, output))
+    return EXIT_OK
+
+
+def _explain(rules: Sequence[str], output: str, out: TextIO) -> int:
+    from podinit_diag.render import catalog
+
+    if output not in ("table", "json", "markdown"):
+        raise UsageError("explain and --list-rules print as table, json or markdown")
+    docs_url = os.environ.get("INITDOCTOR_DOCS_URL") or None
+    if not rules:
+        out.write(catalog.render(None, output, docs_url=docs_url))
+        return EXIT_OK
+    for i, name in enumerate(rules):
+        try:
+            out.write(("\n" if i else "") + catalog.render(name, output, width(out), docs_url))
+        except LookupError:
+            raise UsageError(catalog.unknown(name)) from None
+    return EXIT_OK
+
+
+def _template(args: argparse.Namespace) -> None:
+    """``-o jsonpath-file=FILE``: the template read now, so a missing file is a usage error
+    before any request."""
+    spec = args.output_spec
+    if spec.template_file:
+        args.output_spec = replace(spec, template=_read_template(spec.template_file))
+    if args.output_spec.format == "jsonpath":
+        from podinit_diag.render import jsonpath
+
+        jsonpath.parse(args.output_spec.template)  # a bad template: refused before any work
+
+
+def _read_template(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(_TEMPLATE_MAX + 1)
+    except OSError as exc:
+        raise UsageError(f"-o jsonpath-file={path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"-o jsonpath-file={path}: not UTF-8 text") from None
+    if len(text) > _TEMPLATE_MAX:
+        raise UsageError(f"-o jsonpath-file={path}: a template is at most 64 KiB")
+    return text
+
+
+_TEMPLATE_MAX = 64 * 1024
+
+
+def _offline(args: argparse.Namespace, config: Config, out: TextIO, now: datetime | None) -> int:
+    from podinit_diag.engine import diagnose
+    from podinit_diag.sources.files import select
+
     if args.save:
         raise UsageError(
             "--save writes what was fetched from a cluster; it does not go with --from"
@@ -198,7 +197,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     namespace = None if args.all_namespaces else args.namespace
     if args.sources.count("-") > 1:
         raise UsageError("--from -: standard input can be read once")
-    bundles = select([b for src in args.sources for b in _load(src)], args.targets, namespace)
+    names = [t.split("/", 1)[-1] for t in args.targets]
+    bundles = select([b for src in args.sources for b in _load(src)], names, namespace)
     if not bundles:
         wanted = [" ".join(args.targets)] if args.targets else []
         wanted += [f"namespace {namespace}"] if namespace else []
@@ -211,6 +211,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 def _load(source: str) -> list[Bundle]:
     """A path, or ``-`` for standard input (kubectl's ``-f -``)."""
+    from podinit_diag.sources.files import load_path, load_stream
+
     if source != "-":
         return load_path(source)
     if sys.stdin is None or sys.stdin.isatty():
@@ -218,10 +220,25 @@ def _load(source: str) -> list[Bundle]:
     return load_stream(sys.stdin.buffer)
 
 
+def _style(args: argparse.Namespace, out: TextIO) -> Style:
+    return style_for(out, wide=args.output_spec.format == "wide", headers=not args.no_headers)
+
+
+def _exit(worst: int | None, fail_on: str) -> int:
+    """The exit code for the worst severity rank found (None: no finding)."""
+    return EXIT_FINDINGS if worst is not None and worst <= FAIL_ON[fail_on] else EXIT_OK
+
+
+def _worst(reports: Sequence[Report]) -> int | None:
+    return min((f.severity.rank for r in reports for f in r.findings), default=None)
+
+
 def _reports(reports: list[Report], args: argparse.Namespace, out: TextIO) -> int:
-    out.write(render(reports, args.output, _colour(out)))
-    ranks = [f.severity.rank for r in reports for f in r.findings]
-    return EXIT_FINDINGS if any(rank <= FAIL_ON[args.fail_on] for rank in ranks) else EXIT_OK
+    from podinit_diag.render import render
+
+    spec = args.output_spec
+    out.write(render(reports, spec.format, style=_style(args, out), template=spec.template))
+    return _exit(_worst(reports), args.fail_on)
 
 
 def _summarise(args: argparse.Namespace, out: TextIO, fill: Callable[[ScanSummary], object]) -> int:
@@ -229,54 +246,63 @@ def _summarise(args: argparse.Namespace, out: TextIO, fill: Callable[[ScanSummar
     from podinit_diag.core.summary import ScanSummary
     from podinit_diag.render.scanout import ScanOutput
 
-    sink = ScanOutput(args.output, out.write, _colour(out))
+    spec = args.output_spec
+    namespaces = True if args.all_namespaces else None
+    sink = ScanOutput(spec.format, out.write, _style(args, out), spec.template, namespaces)
     summary = ScanSummary(keep_healthy=args.all, sink=sink)
     fill(summary)
     sink.finish(summary)
-    worst = summary.worst.rank if summary.worst is not None else 9
-    return EXIT_FINDINGS if worst <= FAIL_ON[args.fail_on] else EXIT_OK
+    return _exit(summary.worst.rank if summary.worst is not None else None, args.fail_on)
 
 
 def _wait(
     args: argparse.Namespace, config: Config, out: TextIO, cluster: Cluster | None = None
 ) -> int:
-    """``--wait TARGET``: transitions as they happen, then the verdict."""
+    """``-w TARGET``: transitions as they happen, then the verdict."""
     from podinit_diag.render.waitview import WaitView
     from podinit_diag.sources.wait import follow
 
     if args.demo and cluster is None:
         return _demo(args, config, out)
-    if args.sources or len(args.targets) != 1:
-        raise UsageError("--wait follows one live pod or workload: initdoctor --wait TARGET")
-    timeout = _duration(args.timeout, "--timeout").total_seconds()
+    if len(args.targets) != 1:
+        raise UsageError("-w/--wait follows one live pod or workload: initdoctor -w TARGET")
+    timeout = _duration(args.timeout or "5m", "--timeout").total_seconds()
     cluster = cluster or _cluster(args)
-    status = _flushing(sys.stderr) if sys.stderr.isatty() else None
-    view = WaitView(args.output, datetime.now(UTC), _flushing(out), status)
+    status = flushing(sys.stderr) if sys.stderr.isatty() else None
+    output = args.output_spec.format
+    if output not in ("table", "wide", "json", "markdown"):
+        raise UsageError("-w/--wait prints as table, wide, json (JSON Lines) or markdown")
+    view = WaitView(output, datetime.now(UTC), flushing(out), status)
     outcome = follow(
-        cluster, args.namespace or cluster.namespace, args.targets[0], args.wait_for, timeout,
-        config, FAIL_ON[args.fail_on], view.transition, view.tick,
+        cluster, args.namespace or cluster.namespace, args.targets[0], args.wait_for or "ready",
+        timeout, config, FAIL_ON[args.fail_on], view.transition, view.tick,
     )  # fmt: skip
     view.clear()
-    out.write(view.final(outcome, _colour(out)))
+    out.write(view.final(outcome, _style(args, out).colour))
     return EXIT_OK if outcome.state == "met" else EXIT_FINDINGS
 
 
 def _demo(args: argparse.Namespace, config: Config, out: TextIO) -> int:
-    """The live path against the built-in scenarios; with --wait, ``--wait`` followed
-    through two replayed incidents."""
+    """The live path against the built-in scenarios; with -w, ``--wait`` followed through
+    two replayed incidents. The exit code is a real run's: 1 for findings at or above
+    --fail-on (the scenarios have them), so a script sees what a user would."""
     from podinit_diag import demo
     from podinit_diag.render import render_titled
+    from podinit_diag.render.common import clean
 
     if not args.wait:
         note = lambda line: print(clean(line), file=sys.stderr)  # noqa: E731
         results = demo.diagnose_scenarios(config, lambda kc: _cluster(args, kc), note)
-        out.write(render_titled(results, args.output, _colour(out)))
-    for heading, target, kubeconfig in demo.incidents(datetime.now(UTC)) if args.wait else ():
+        spec = args.output_spec
+        out.write(render_titled(results, spec.format, _style(args, out), spec.template))
+        return _exit(_worst([r for _, r in results]), args.fail_on)
+    codes = []
+    for heading, target, kubeconfig in demo.incidents(datetime.now(UTC)):
         # With -o json, stdout carries JSON Lines only.
-        _flushing(out if args.output != "json" else sys.stderr)(heading)
+        flushing(out if args.output_spec.format != "json" else sys.stderr)(heading)
         demo_args = argparse.Namespace(**vars(args) | {"targets": [target], "namespace": None})
-        _wait(demo_args, config, out, _cluster(args, kubeconfig))
-    return EXIT_OK
+        codes.append(_wait(demo_args, config, out, _cluster(args, kubeconfig)))
+    return max(codes, default=EXIT_OK)
 
 
 def _serve(path: str) -> int:
@@ -299,6 +325,7 @@ def _serve(path: str) -> int:
 
 def _scan(args: argparse.Namespace, config: Config, out: TextIO, now: datetime | None) -> int:
     """Scan a namespace (-n, else the context's), every namespace (-A), or workloads' pods."""
+    from podinit_diag.engine import diagnose
     from podinit_diag.sources.scan import default_workers, scan
     from podinit_diag.sources.workloads import selectors, unborn
 
@@ -323,7 +350,8 @@ def _scan(args: argparse.Namespace, config: Config, out: TextIO, now: datetime |
 
     def fill(summary: ScanSummary) -> None:
         scan(cluster, namespace, selector, config, args.max_log_pods, progress=progress,
-             summary=summary, workers=workers, now=now)  # fmt: skip
+             summary=summary, workers=workers, now=now,
+             field_selector=args.field_selector)  # fmt: skip
         if tty:
             print(file=sys.stderr)
         if args.targets and summary.pods == 0 and namespace is not None:
@@ -337,6 +365,8 @@ def _live(args: argparse.Namespace, config: Config, now: datetime | None) -> lis
     """Diagnose pods of a live cluster (the CLI's default mode)."""
     from pathlib import Path
 
+    from podinit_diag.engine import diagnose
+    from podinit_diag.render.common import clean
     from podinit_diag.sources.fetch import fetch_bundle
     from podinit_diag.sources.save import save_bundle
 
@@ -381,14 +411,20 @@ def _cluster(args: argparse.Namespace, demo: str | None = None) -> Cluster:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from podinit_diag.core.model import Config
+
     return Config(
         stuck_after=_duration(args.stuck_after, "--stuck-after"),
         select=_codes(args.select, "--select"),
         ignore=_codes(args.ignore, "--ignore"),
+        # where findings' "Docs:" point: the published rule docs, else `initdoctor explain`
+        docs_url=os.environ.get("INITDOCTOR_DOCS_URL") or None,
     )
 
 
 def _duration(raw: str, flag: str) -> timedelta:
+    from podinit_diag.core.kubetime import parse_duration
+
     try:
         return parse_duration(raw)
     except (ValueError, OverflowError) as exc:
@@ -396,35 +432,22 @@ def _duration(raw: str, flag: str) -> timedelta:
 
 
 def _codes(raw: str, flag: str) -> tuple[str, ...]:
+    from podinit_diag.rules import all_rules
+
     codes = tuple(c.strip().upper() for c in raw.split(",") if c.strip())
+    rules = all_rules()  # rule packs' included
     for c in codes:
-        if not any(r.code.startswith(c) for r in RULES):
-            raise UsageError(f"{flag}: no rule code matches {c!r} (see initdoctor --list-rules)")
+        if not any(r.code.startswith(c) for r in rules):
+            raise UsageError(f"{flag}: no rule code matches {c!r} (see initdoctor explain)")
     return codes
 
 
 def _now(raw: str | None) -> datetime | None:
+    from podinit_diag.core.kubetime import parse_time
+
     if raw is None:
         return None
     when = parse_time(raw)
     if when is None:
         raise UsageError(f"--now: {raw!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z")
     return when
-
-
-def _colour(out: TextIO) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    return out.isatty() and os.environ.get("TERM") != "dumb"
-
-
-def _flushing(stream: TextIO) -> Callable[[str], None]:
-    def write(text: str) -> None:
-        stream.write(text)
-        stream.flush()
-
-    return write
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
