@@ -3,7 +3,8 @@
 Run with `nox -s bench` (or `python bench/bench_startup.py [N]`). Prints, in one run:
 - wall time, median and minimum of N runs (default 20), of the bare interpreter
   (`python -c pass`; also the base interpreter the environment was made from, which loads
-  its own site-packages), `import podinit_diag`, the offline CLI on the example bundle as a
+  its own site-packages), `import podinit_diag`, `initdoctor version` and `completion
+  bash`, the offline CLI on the example bundle as a
   table and as JSON, and, as the reference for what the core no longer imports,
   `import kubernetes.utils.quantity` (which loads the whole client);
 - each next to the bare interpreter, as a ratio and as the difference;
@@ -33,6 +34,9 @@ COMMANDS = {
     # system or pyenv Python with many packages installed starts slower than a venv).
     "base interpreter -c pass": [getattr(sys, "_base_executable", sys.executable), "-c", "pass"],
     "import podinit_diag": [sys.executable, "-c", "import podinit_diag"],
+    # what answers before any pod is read: no rule, no client, no renderer
+    "initdoctor version": [sys.executable, "-m", "podinit_diag", "version"],
+    "initdoctor completion bash": [sys.executable, "-m", "podinit_diag", "completion", "bash"],
     "initdoctor --from example": CLI,
     "initdoctor --from example -o json": [*CLI, "-o", "json"],
     "import kubernetes.utils.quantity": [

@@ -45,32 +45,37 @@ in strings, all read as absent, and the pod gets a report.
 
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
-from podinit_diag.api import diagnose
-from podinit_diag.core.errors import InputError
-from podinit_diag.core.kubestatus import PodStatus, pod_status
-from podinit_diag.core.model import (
-    Bundle,
-    Config,
-    ContainerKind,
-    Evidence,
-    Finding,
-    Report,
-    Severity,
-    Stage,
-)
 from podinit_diag.core.version import VERSION as __version__
-from podinit_diag.engine import diagnose as diagnose_bundle
+
+# Imported now, not lazily: importing the render package (as any renderer does) would set
+# this name to the package and shadow the function. It costs little: the package imports
+# its renderers when one is asked for.
 from podinit_diag.render import render
-from podinit_diag.rules import RULES, Rule, all_rules, find_rule, register, rule, unregister
-from podinit_diag.sources.files import load_path
 
 if TYPE_CHECKING:
+    from podinit_diag.api import diagnose
+    from podinit_diag.core.errors import InputError
+    from podinit_diag.core.kubestatus import PodStatus, pod_status
+    from podinit_diag.core.model import (
+        Bundle,
+        Config,
+        ContainerKind,
+        Evidence,
+        Finding,
+        Report,
+        Severity,
+        Stage,
+    )
+    from podinit_diag.engine import diagnose as diagnose_bundle
+    from podinit_diag.rules import RULES, Rule, all_rules, find_rule, register, rule, unregister
     from podinit_diag.sources.cluster import Cluster, Settings
     from podinit_diag.sources.fetch import fetch_bundle
+    from podinit_diag.sources.files import load_path
 
 
 def diagnose_path(
@@ -79,23 +84,49 @@ def diagnose_path(
     """Load every pod at ``path`` (file or bundle directory) and diagnose each.
 
     Raises :class:`InputError` for a path that holds no usable pod, and as ``diagnose``."""
+    from podinit_diag.engine import diagnose as diagnose_bundle
+    from podinit_diag.sources.files import load_path
+
     return [diagnose_bundle(b, config, now) for b in load_path(path)]
 
 
-_LIVE = {
+# Every public name, loaded when first used: `import podinit_diag` (and the CLI's version,
+# help and completion, which import the package) costs no rule, no client, no YAML.
+_LAZY = {
+    "diagnose": "podinit_diag.api",
+    "diagnose_bundle": "podinit_diag.engine:diagnose",  # the engine's, Bundles only
+    "InputError": "podinit_diag.core.errors",
+    "PodStatus": "podinit_diag.core.kubestatus",
+    "pod_status": "podinit_diag.core.kubestatus",
+    **dict.fromkeys(
+        ("Bundle", "Config", "ContainerKind", "Evidence", "Finding", "Report", "Severity",
+         "Stage"),
+        "podinit_diag.core.model",
+    ),
+    **dict.fromkeys(
+        ("RULES", "Rule", "all_rules", "find_rule", "register", "rule", "unregister"),
+        "podinit_diag.rules",
+    ),
+    "load_path": "podinit_diag.sources.files",
+    # the live path loads the kubernetes client: only when a script asks for it
     "Cluster": "podinit_diag.sources.cluster",
     "Settings": "podinit_diag.sources.cluster",
     "fetch_bundle": "podinit_diag.sources.fetch",
-}
+}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
-    # The live path loads the kubernetes client: only when a script asks for it.
-    if name in _LIVE:
-        import importlib
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module 'podinit_diag' has no attribute {name!r}")
+    module, _, attr = where.partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
+    globals()[name] = value  # the next access is a plain lookup
+    return value
 
-        return getattr(importlib.import_module(_LIVE[name]), name)
-    raise AttributeError(f"module 'podinit_diag' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
@@ -116,6 +147,7 @@ __all__ = [
     "__version__",
     "all_rules",
     "diagnose",
+    "diagnose_bundle",
     "diagnose_path",
     "fetch_bundle",
     "find_rule",

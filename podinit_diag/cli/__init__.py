@@ -68,14 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _main(argv: Sequence[str]) -> int:
+def _clean(text: str) -> str:
     from podinit_diag.render.common import clean
 
+    return clean(text)
+
+
+def _main(argv: Sequence[str]) -> int:
     try:
         return run(parse(argv), sys.stdout)
     except (UsageError, InputError) as exc:
         # API error bodies are the server's words: masked and escaped like any of its data
-        print(f"initdoctor: error: {clean(str(exc))}", file=sys.stderr)
+        print(f"initdoctor: error: {_clean(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -91,7 +95,7 @@ def _main(argv: Sequence[str]) -> int:
         # traceback on request.
         if os.environ.get("INITDOCTOR_DEBUG"):
             raise
-        what = clean(" ".join(str(exc).split())[:200])
+        what = _clean(" ".join(str(exc).split())[:200])
         print(
             f"initdoctor: error: internal error ({type(exc).__name__}: {what}); "
             "INITDOCTOR_DEBUG=1 shows where",
@@ -278,7 +282,7 @@ def _wait(
         timeout, config, FAIL_ON[args.fail_on], view.transition, view.tick,
     )  # fmt: skip
     view.clear()
-    out.write(view.final(outcome, _style(args, out).colour))
+    out.write(view.final(outcome, _style(args, out)))
     return EXIT_OK if outcome.state == "met" else EXIT_FINDINGS
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from podinit_diag.core.model import Report
 from podinit_diag.render.layout import PLAIN, Style
+
+if TYPE_CHECKING:
+    from podinit_diag.core.model import Report
 
 # kubectl's -o values (jsonpath=TEMPLATE and jsonpath-file=FILE arrive as "jsonpath" and
 # their template), and ours: markdown and a self-contained HTML page.

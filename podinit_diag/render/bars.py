@@ -59,13 +59,7 @@ class Bar:
     one was done) to when it stopped, or to the axis end while it runs or waits; None for a
     container the kubelet has not reached or without any time."""
 
-    name: str
-    kind: ContainerKind
-    state: str
-    reason: str
-    exit_code: int | None
-    restarts: int
-    blocking: bool
+    step: TimelineStep  # the container's row of the init table: name, kind, state...
     span: Span | None
     segments: tuple[Segment, ...]
     run_time: timedelta | None  # of the last run, to now while it runs
@@ -260,13 +254,7 @@ def _bar(s: TimelineStep, p: _Plan, ax: Axis) -> Bar:
         elif s.state == "waiting":
             segments.append(Segment("wait", span))
     return Bar(
-        name=s.name,
-        kind=s.kind,
-        state=s.state,
-        reason=s.reason,
-        exit_code=s.exit_code,
-        restarts=s.restarts,
-        blocking=s.blocking,
+        step=s,
         span=span,
         segments=tuple(segments),
         run_time=run_time,
@@ -278,14 +266,14 @@ def state_word(bar: Bar) -> str:
     ``running 2m``, the waiting reason, ``not started``."""
     if not bar.reached:
         return "not started"
-    if bar.state == "running":
+    if bar.step.state == "running":
         took = f" {human_duration(bar.run_time)}" if bar.run_time is not None else ""
         return f"running{took}"
-    if bar.state == "terminated":
-        if bar.exit_code not in (0, None):
-            return f"exit {bar.exit_code}"
+    if bar.step.state == "terminated":
+        if bar.step.exit_code not in (0, None):
+            return f"exit {bar.step.exit_code}"
         return human_duration(bar.run_time) if bar.run_time is not None else "completed"
-    return bar.reason or bar.state
+    return bar.step.reason or bar.step.state
 
 
 # The glyphs of a bar: the last run in eighths of a column, waiting, earlier runs.
@@ -316,7 +304,7 @@ def text_bars(report: Report, width: int, ascii: bool = False) -> list[str]:
     if ax is None or not any(b.reached for b in ax.bars):
         return []  # no container reached yet (an unscheduled pod): nothing to draw
     words = _WORDS[ascii]
-    names = [_text(b.name, ascii) for b in ax.bars]
+    names = [_text(b.step.name, ascii) for b in ax.bars]
     labels = [_label(b, words, ascii) for b in ax.bars]
     room = width - 4  # the indent and a space either side of the bar
     bar_least = max(_MIN_BAR, room // 3)
@@ -353,9 +341,9 @@ def _text(text: str, ascii: bool) -> str:
 
 def _label(bar: Bar, words: dict[str, str], ascii: bool) -> str:
     parts = []
-    if bar.restarts:
-        parts.append(f"{words['restarts']}{bar.restarts}")
-    if bar.blocking:
+    if bar.step.restarts:
+        parts.append(f"{words['restarts']}{bar.step.restarts}")
+    if bar.step.blocking:
         parts.append(words["blocking"])
     parts.append(_text(state_word(bar), ascii))
     return " ".join(parts)

@@ -69,7 +69,7 @@ svg text{font:12px system-ui,sans-serif;fill:#1f2328}
 svg text.mark-label,svg text.tick{fill:#57606a;font-size:11px}
 svg .row.blocking text.name{font-weight:700;fill:#9a3412}
 svg rect.bar{fill:#fff;fill-opacity:0;stroke:#8c959f;stroke-width:1}
-svg rect.bar.blocking{stroke:#c62828;stroke-width:2.5}
+svg rect.bar.step.blocking{stroke:#c62828;stroke-width:2.5}
 svg rect.bar.pending{stroke-dasharray:3 2}
 svg line.mark{stroke:#8c959f;stroke-dasharray:4 3}
 svg line.mark.now{stroke:#0969da}
@@ -323,21 +323,21 @@ def _mark_label(m: Mark, ax: Axis) -> str:
 
 
 def _run_class(bar: Bar) -> str:
-    if bar.state == "running":
+    if bar.step.state == "running":
         return "running"
-    if bar.exit_code == 0:
+    if bar.step.exit_code == 0:
         return "ok"
-    return "unknown" if bar.exit_code is None else "failed"
+    return "unknown" if bar.step.exit_code is None else "failed"
 
 
 def _row(bar: Bar, y: int, pattern: str) -> str:
     by = y + (_ROW_H - _BAR_H) / 2
     mid = y + _ROW_H / 2 + 4
-    name = _h(bar.name)
+    name = _h(bar.step.name)
     parts = [
-        f'<g class="row{" blocking" if bar.blocking else ""}" data-container="{name}">',
+        f'<g class="row{" blocking" if bar.step.blocking else ""}" data-container="{name}">',
         f'<text class="name" x="{_NAME_X}" y="{_n(mid)}" text-anchor="end">'
-        f"<title>{name}</title>{_h(_cut(bar.name, _NAME_CHARS))}</text>",
+        f"<title>{name}</title>{_h(_cut(bar.step.name, _NAME_CHARS))}</text>",
     ]
     for seg in bar.segments:
         x0, x1 = _x(seg.span.start), _x(seg.span.end)
@@ -357,27 +357,27 @@ def _row(bar: Bar, y: int, pattern: str) -> str:
         width = max(_x(bar.span.end) - x0, 2.0)
     else:  # not reached: a dashed stub at the end of the axis
         x0, width = _X1 - 8.0, 8.0
-    classes = ["bar", bar.kind.value] + (["blocking"] if bar.blocking else [])
+    classes = ["bar", bar.step.kind.value] + (["blocking"] if bar.step.blocking else [])
     classes += [] if bar.reached else ["pending"]
-    tip = [f"{bar.name}: {bar.kind.value} container, {bar.state}"]
-    if bar.reason:
-        tip.append(bar.reason)
-    if bar.restarts:
-        tip.append(f"{bar.restarts} restarts")
+    tip = [f"{bar.step.name}: {bar.step.kind.value} container, {bar.step.state}"]
+    if bar.step.reason:
+        tip.append(bar.step.reason)
+    if bar.step.restarts:
+        tip.append(f"{bar.step.restarts} restarts")
     if bar.run_time is not None:
         tip.append(f"last run {human_duration(bar.run_time)}")
-    if bar.exit_code is not None:
-        tip.append(f"exit code {bar.exit_code}")
+    if bar.step.exit_code is not None:
+        tip.append(f"exit code {bar.step.exit_code}")
     parts.append(
         f'<rect class="{" ".join(classes)}" data-container="{name}" '
-        f'data-state="{_h(bar.state)}" data-restarts="{bar.restarts}" '
+        f'data-state="{_h(bar.step.state)}" data-restarts="{bar.step.restarts}" '
         f'x="{_n(x0)}" y="{_n(by)}" width="{_n(width)}" height="{_BAR_H}" rx="2">'
         f"<title>{_h(', '.join(tip))}</title></rect>"
     )
     label = []
-    if bar.restarts:
-        label.append(f"×{bar.restarts}")
-    if bar.blocking:
+    if bar.step.restarts:
+        label.append(f"×{bar.step.restarts}")
+    if bar.step.blocking:
         label.append("◀")
     label.append(state_word(bar))
     parts.append(

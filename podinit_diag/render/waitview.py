@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from podinit_diag.core.progress import Outcome, Transition
 from podinit_diag.render import jsonout, markdown, table, waitout
+from podinit_diag.render.layout import PLAIN, Style
 
 
 class WaitView:
@@ -44,7 +46,10 @@ class WaitView:
             self.status("\r\x1b[K")
             self._shown = False
 
-    def final(self, outcome: Outcome, colour: bool) -> str:
+    def final(self, outcome: Outcome, style: Style | bool = PLAIN) -> str:
+        """The verdict; the reports laid out for ``style`` (a bool: colour or not)."""
+        if isinstance(style, bool):
+            style = Style(colour=style)
         if self.output == "json":
             doc = jsonout.envelope(outcome.reports) | {"wait": waitout.wait_dict(outcome)}
             return json.dumps(doc) + "\n"
@@ -54,4 +59,6 @@ class WaitView:
         reports = list(outcome.reports)
         if self.output == "markdown":
             return headline + "\n\n" + markdown.render(reports)
-        return headline + "\n\n" + table.render(reports, colour=colour)
+        if self.output == "wide":
+            style = replace(style, wide=True)
+        return headline + "\n\n" + table.render(reports, style=style)

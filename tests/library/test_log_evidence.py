@@ -22,7 +22,7 @@ from podinit_diag.core.model import Evidence
 from podinit_diag.devserver.apiserver import ApiServer
 from podinit_diag.sources.files import load_path
 
-from ..conftest import FIXTURES, ROOT, cli_env, fixture_dirs
+from ..conftest import FIXTURES, cli_env, fixture_dirs, run_initdoctor
 
 CRASHLOOP = FIXTURES / "PI101-init-crashloop-migrate"  # a 66-line log ending in a traceback
 LONG = FIXTURES / "PI107-init-service-missing-other-namespace"  # a 1,340-line log
@@ -125,15 +125,7 @@ def server() -> Iterator[ApiServer]:
         yield srv
 
 
-def _initdoctor(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "podinit_diag", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+_initdoctor = run_initdoctor
 
 
 @pytest.mark.live

@@ -20,7 +20,7 @@ from podinit_diag import Config, InputError, diagnose_path, register, rules, unr
 from podinit_diag.core.model import Evidence, Severity, Stage
 from podinit_diag.rules import Draft, Rule, RuleContext, find_rule, rule
 
-from ..conftest import FIXTURES, ROOT
+from ..conftest import FIXTURES, run_initdoctor
 
 CRASHLOOP = FIXTURES / "PI101-init-crashloop-migrate"
 DOCS = "https://acme.example/initdoctor-rules/acme001"
@@ -87,15 +87,8 @@ def site(tmp_path: Path) -> Path:
 
 
 def _initdoctor(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"PYTHONPATH": str(site)}
-    return subprocess.run(
-        [sys.executable, "-m", "podinit_diag", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-    )
+    """The CLI with the packs installed under ``site`` on its path."""
+    return run_initdoctor(dict(os.environ) | {"PYTHONPATH": str(site)}, *args)
 
 
 @pytest.mark.live

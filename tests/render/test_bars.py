@@ -227,7 +227,7 @@ def test_restarts_are_counted_and_earlier_runs_not_invented() -> None:
         ("run", pytest.approx(0.8), pytest.approx(0.83)),
         ("wait", pytest.approx(0.83), 1.0),
     ]
-    assert migrate.blocking and migrate.restarts == 5
+    assert migrate.step.blocking and migrate.step.restarts == 5
     assert not proxy.reached and proxy.segments == ()
 
     head, row, stub = text_bars(r, 80)

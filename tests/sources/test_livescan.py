@@ -93,6 +93,31 @@ def test_namespace_and_selector_scopes(server: ApiServer, tmp_path: Path) -> Non
 
 
 @pytest.mark.live
+def test_field_selector_is_sent_with_the_pods_list(server: ApiServer, tmp_path: Path) -> None:
+    """--field-selector as kubectl get's: the apiserver filters the pods."""
+    env = cli_env(server, tmp_path)
+    pending = sum(
+        1
+        for b in BUNDLES
+        if b.pod["metadata"]["namespace"] == "ns-a"
+        and (b.pod.get("status") or {}).get("phase") == "Pending"
+    )
+    assert 0 < pending < PODS // 3
+    before = len(server.request_log)
+    res = initdoctor(env, "-n", "ns-a", "--field-selector", "status.phase=Pending", "-o", "json",
+                     "--max-log-pods", "0", "--all")  # fmt: skip
+    doc = json.loads(res.stdout)
+    assert doc["summary"]["pods"] == pending
+    assert {r["pod"]["phase"] for r in doc["reports"]} == {"Pending"}
+    pods_lists = [
+        p for _, p in server.request_log[before:] if p.startswith("/api/v1/namespaces/ns-a/pods")
+    ]
+    assert pods_lists and all("fieldSelector=status.phase%3DPending" in p for p in pods_lists)
+    bad = initdoctor(env, "-n", "ns-a", "--field-selector", "spec.bogus=x")
+    assert bad.returncode == 2 and "field label not supported: spec.bogus" in bad.stderr
+
+
+@pytest.mark.live
 def test_logs_only_for_the_most_severe_pods(server: ApiServer, tmp_path: Path) -> None:
     before = len(server.request_log)
     res = initdoctor(cli_env(server, tmp_path), "-n", "ns-a", "--max-log-pods", "3", "-o", "json")
