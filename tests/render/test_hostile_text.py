@@ -341,7 +341,7 @@ def test_wait_output(report: Report, output: str) -> None:
         condition="Initialized",
         reports=(report,),
     )
-    out = "".join(written) + view.final(outcome, colour=output == "table")
+    out = "".join(written) + view.final(outcome, Style(colour=output == "table"))
     if output == "json":
         assert out.isascii()
         assert [json.loads(line)["pod"] for line in out.splitlines()[:1]] == ["web-0\x1b[2J"]
