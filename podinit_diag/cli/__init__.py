@@ -150,7 +150,7 @@ def _explain(rules: Sequence[str], output: str, out: TextIO) -> int:
 
     if output not in ("table", "json", "markdown"):
         raise UsageError("explain and --list-rules print as table, json or markdown")
-    docs_url = os.environ.get("INITDOCTOR_DOCS_URL") or None
+    docs_url = _docs_url()
     if not rules:
         out.write(catalog.render(None, output, docs_url=docs_url))
         return EXIT_OK
@@ -273,10 +273,7 @@ def _wait(
     timeout = _duration(args.timeout or "5m", "--timeout").total_seconds()
     cluster = cluster or _cluster(args)
     status = flushing(sys.stderr) if sys.stderr.isatty() else None
-    output = args.output_spec.format
-    if output not in ("table", "wide", "json", "markdown"):
-        raise UsageError("-w/--wait prints as table, wide, json (JSON Lines) or markdown")
-    view = WaitView(output, datetime.now(UTC), flushing(out), status)
+    view = WaitView(args.output_spec.format, datetime.now(UTC), flushing(out), status)
     outcome = follow(
         cluster, args.namespace or cluster.namespace, args.targets[0], args.wait_for or "ready",
         timeout, config, FAIL_ON[args.fail_on], view.transition, view.tick,
@@ -421,9 +418,14 @@ def _config(args: argparse.Namespace) -> Config:
         stuck_after=_duration(args.stuck_after, "--stuck-after"),
         select=_codes(args.select, "--select"),
         ignore=_codes(args.ignore, "--ignore"),
-        # where findings' "Docs:" point: the published rule docs, else `initdoctor explain`
-        docs_url=os.environ.get("INITDOCTOR_DOCS_URL") or None,
+        docs_url=_docs_url(),
     )
+
+
+def _docs_url() -> str | None:
+    """Where findings' and explain's "Docs:" point: the published rule docs, else (None)
+    ``initdoctor explain CODE``."""
+    return os.environ.get("INITDOCTOR_DOCS_URL") or None
 
 
 def _duration(raw: str, flag: str) -> timedelta:

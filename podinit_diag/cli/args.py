@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from podinit_diag.core.kinds import ALIASES, BY_NAME, short_names
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 # A kubeconfig's credential plugin may take this many request timeouts to hand over a
 # token (30 s by default: a cloud CLI starting cold), then it is killed.
@@ -29,21 +31,18 @@ class UsageError(Exception):
 
 # kubectl's names for what initdoctor can diagnose: (kind, its short, singular and plural
 # names, an example). A pod is diagnosed; a workload's pods are scanned.
-KINDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("Pod", ("po", "pod", "pods"), "initdoctor pod web-7d9f-x2kqp"),
-    ("Deployment", ("deploy", "deployment", "deployments"), "initdoctor deploy/web -n shop"),
-    ("StatefulSet", ("sts", "statefulset", "statefulsets"), "initdoctor sts postgres"),
-    ("DaemonSet", ("ds", "daemonset", "daemonsets"), "initdoctor ds/node-agent -n kube-system"),
-    ("ReplicaSet", ("rs", "replicaset", "replicasets"), "initdoctor rs/web-7d9f"),
-    ("Job", ("job", "jobs"), "initdoctor job/db-migrate"),
-    ("CronJob", ("cj", "cronjob", "cronjobs"), "initdoctor cronjob/nightly-report"),
-)
-_TYPES = {
-    alias: kind
-    for kind, aliases, _ in KINDS
-    for name in aliases
-    for alias in (name, f"{name}.apps", f"{name}.batch")
+_EXAMPLES = {
+    "Pod": "initdoctor pod web-7d9f-x2kqp",
+    "Deployment": "initdoctor deploy/web -n shop",
+    "StatefulSet": "initdoctor sts postgres",
+    "DaemonSet": "initdoctor ds/node-agent -n kube-system",
+    "ReplicaSet": "initdoctor rs/web-7d9f",
+    "Job": "initdoctor job/db-migrate",
+    "CronJob": "initdoctor cronjob/nightly-report",
 }
+KINDS: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
+    (kind, short_names(kind), _EXAMPLES[kind]) for kind in ALIASES
+)
 
 
 def _targets_help() -> str:
@@ -244,13 +243,13 @@ def targets(raw: Sequence[str]) -> list[str]:
     not diagnose is refused."""
     for t in raw:
         kind, slash, name = t.partition("/")
-        if slash and (kind.lower() not in _TYPES or not name):
+        if slash and (kind.lower() not in BY_NAME or not name):
             known = ", ".join(names[0] for _, names, _ in KINDS)
-            what = f"unknown resource type {kind!r}" if kind.lower() not in _TYPES else "no name"
+            what = f"unknown resource type {kind!r}" if kind.lower() not in BY_NAME else "no name"
             raise UsageError(f"{t}: {what} (use NAME, or TYPE/NAME with TYPE one of {known})")
-    if not raw or "/" in raw[0] or raw[0].lower() not in _TYPES:
+    if not raw or "/" in raw[0] or raw[0].lower() not in BY_NAME:
         return list(raw)
-    kind = _TYPES[raw[0].lower()]
+    kind = BY_NAME[raw[0].lower()]
     names = raw[1:]
     if any("/" in n for n in names):
         raise UsageError(
@@ -270,7 +269,7 @@ def targets(raw: Sequence[str]) -> list[str]:
 def workload(target: str) -> bool:
     """Whether a TYPE/NAME target names a workload (its pods are scanned)."""
     kind = target.split("/", 1)[0].lower() if "/" in target else "pod"
-    return _TYPES.get(kind, "") not in ("", "Pod")
+    return BY_NAME.get(kind, "") not in ("", "Pod")
 
 
 # A label selector given to --select (rule codes): app=web, tier!=db, env in (a,b), !canary
@@ -305,6 +304,8 @@ def check(args: argparse.Namespace) -> None:
         raise UsageError(f"{mode} and -w/--wait cannot be used together")
     if args.wait and mode == "--from":
         raise UsageError("-w/--wait follows a live pod or workload; it does not go with --from")
+    if args.wait and args.output_spec.format not in ("table", "wide", "json", "markdown"):
+        raise UsageError("-w/--wait prints as table, wide, json (JSON Lines) or markdown")
     if not args.wait:
         for flag, value in (("--timeout", args.timeout), ("--for", args.wait_for)):
             if value is not None:

@@ -48,6 +48,17 @@ def parse_time(value: object) -> datetime | None:
         return None
 
 
+# Runtimes write the epoch for a time they never had (a container that failed to start,
+# StartError, has startedAt 1970-01-01T00:00:00Z): such a time is unknown, not 54 years.
+# A day of slack, for a runtime that writes the epoch in its own time zone.
+_EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+
+
+def known_time(t: datetime | None) -> datetime | None:
+    """``t``, or None when it is unset or the runtime's epoch placeholder."""
+    return t if t is not None and t > _EPOCH else None
+
+
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix, as the API server writes metav1.Time."""
     if value.tzinfo is not UTC:

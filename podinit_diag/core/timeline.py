@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from podinit_diag.core.access import Json, as_dict, as_str
-from podinit_diag.core.kubetime import parse_time
+from podinit_diag.core.kubetime import known_time, parse_time
 from podinit_diag.core.model import ConditionStep, PodSnapshot, TimelineStep
 from podinit_diag.core.redact import redact
 
@@ -43,8 +43,8 @@ def init_timeline(snap: PodSnapshot) -> tuple[TimelineStep, ...]:
     for c in snap.init_containers:
         # A container waiting to be restarted shows its last attempt.
         t = c.terminated or (c.last_terminated if c.state == "waiting" else None)
-        started = _known(c.started_at or (t.started_at if t else None))
-        finished = _known(t.finished_at if t else None)
+        started = known_time(c.started_at or (t.started_at if t else None))
+        finished = known_time(t.finished_at if t else None)
         if started and finished:
             duration = finished - started
         elif started and c.state == "running":
@@ -205,12 +205,3 @@ _redact = lru_cache(maxsize=4096)(redact)
 
 def _status(value: object) -> str:
     return value if isinstance(value, str) and value in _STATUSES else "Unknown"
-
-
-# The runtime writes startedAt 1970-01-01T00:00:00Z for a container that never started
-# (StartError): the Unix epoch means "unknown", not a run of 54 years.
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _known(t: datetime | None) -> datetime | None:
-    return t if t is not None and t > _EPOCH else None

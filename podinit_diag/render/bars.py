@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
-from podinit_diag.core.kubetime import human_duration
+from podinit_diag.core.kubetime import human_duration, known_time
 from podinit_diag.core.model import ContainerKind, Report, TimelineStep
 from podinit_diag.render.common import for_text
 from podinit_diag.render.layout import display_width
@@ -95,9 +95,6 @@ class Axis:
 
 
 _MARKS = (("scheduled", "PodScheduled"), ("initialized", "Initialized"), ("ready", "Ready"))
-# Runtimes write the epoch for a time they never had (a container that failed to start has
-# startedAt 1970-01-01): such a time is unknown, not 54 years of timeline.
-_EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 # A container time this far before the conditions' earliest time is a clock apart, not the
 # pod's start; within it, the axis starts earlier to hold it.
 _SKEW = timedelta(minutes=1)
@@ -106,10 +103,6 @@ _SECOND = timedelta(seconds=1)
 
 def _clamp(x: float) -> float:
     return 0.0 if x < 0 or math.isnan(x) else 1.0 if x > 1 else x
-
-
-def _known(t: datetime | None) -> datetime | None:
-    return t if t is not None and t > _EPOCH else None
 
 
 def axis(report: Report) -> Axis | None:
@@ -129,7 +122,7 @@ def _axis(report: Report) -> Axis | None:
     by_type = {c.type: c for c in report.conditions}
     hints: list[datetime] = []  # what the conditions say of the pod's creation
     for c in report.conditions:
-        at = _known(c.transitioned_at)
+        at = known_time(c.transitioned_at)
         if at is not None:
             hints.append(at)
             if c.status == "True" and c.since_created is not None:
@@ -140,7 +133,7 @@ def _axis(report: Report) -> Axis | None:
     times = [
         t
         for s in report.timeline
-        for t in (_known(s.started_at), _known(s.finished_at))
+        for t in (known_time(s.started_at), known_time(s.finished_at))
         if t is not None and (floor is None or t >= floor)
     ]
     if not hints and not times:
@@ -151,12 +144,12 @@ def _axis(report: Report) -> Axis | None:
         for name, kind in _MARKS
         if (cond := by_type.get(kind)) is not None
         and cond.status == "True"
-        and (at := _known(cond.transitioned_at)) is not None
+        and (at := known_time(cond.transitioned_at)) is not None
     ]
     sandbox = by_type.get("PodReadyToStartContainers")
     first = next((at for name, at in marks if name == "scheduled"), None)
     if sandbox is not None and sandbox.status == "True":
-        first = _known(sandbox.transitioned_at) or first
+        first = known_time(sandbox.transitioned_at) or first
     plans = _plan(report.timeline, first, now, floor)
     end = now
     if report.waiting_at is None:
@@ -201,8 +194,8 @@ def _plan(
     could = first  # when the next container could start: the previous one was done
     passed_block = False
     for s in steps:
-        started = _known(s.started_at)
-        finished = _known(s.finished_at)
+        started = known_time(s.started_at)
+        finished = known_time(s.finished_at)
         if floor is not None:  # a clock apart from the pod's (see _SKEW): unknown
             started = started if started is None or started >= floor else None
             finished = finished if finished is None or finished >= floor else None

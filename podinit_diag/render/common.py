@@ -5,6 +5,7 @@ here as before."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from podinit_diag.core.cleaning import cached as cached
@@ -13,6 +14,7 @@ from podinit_diag.core.cleaning import for_json as for_json
 from podinit_diag.core.cleaning import for_text as for_text
 from podinit_diag.core.kubetime import human_duration, translate_timestamp_since
 from podinit_diag.core.model import ConditionStep, Evidence, Report, TimelineStep
+from podinit_diag.core.summary import Row, ScanSummary
 
 
 def context_lines(e: Evidence) -> list[tuple[int, str, bool]]:
@@ -128,12 +130,6 @@ def condition_parts(r: Report) -> list[tuple[str, bool]]:
     return parts
 
 
-def conditions_line(r: Report) -> str | None:
-    """The readiness chain on one line (:func:`condition_parts`)."""
-    parts = condition_parts(r)
-    return "Conditions: " + " · ".join(p for p, _ in parts) if parts else None
-
-
 def waiting_line(r: Report) -> str | None:
     """One sentence on which step is taking the time, or how long the pod took to be Ready."""
     c = r.waiting_at
@@ -163,3 +159,13 @@ def blocking_line(r: Report) -> str | None:
 
 
 SCAN_HEADERS = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "FINDING", "CONTAINER")
+
+
+def listed_rows(s: ScanSummary, rows: Sequence[Row] | None = None) -> list[Row]:
+    """A scan's listed pods (``rows``, else the summary's reports) in the order of every
+    scan output: most severe first, then by namespace and name."""
+    return sorted(rows if rows is not None else map(Row.of, s.reports), key=Row.order)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -96,6 +96,18 @@ def cut(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
+def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[int]:
+    """Each column's width: its widest cell or header."""
+    return [
+        max([display_width(h)] + [display_width(r[i]) for r in rows]) for i, h in enumerate(headers)
+    ]
+
+
+def table_width(widths: Sequence[int]) -> int:
+    """The columns a table of these column widths takes, GAP between columns."""
+    return sum(widths) + GAP * (len(widths) - 1)
+
+
 def fit(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
@@ -109,10 +121,8 @@ def fit(
     wider than the terminal, as kubectl's is."""
     if width is None or not rows:
         return [list(r) for r in rows]
-    widths = [
-        max([display_width(h)] + [display_width(r[i]) for r in rows]) for i, h in enumerate(headers)
-    ]
-    excess = sum(widths) + GAP * (len(widths) - 1) - width
+    widths = column_widths(headers, rows)
+    excess = table_width(widths) - width
     limits = list(widths)
     for i in shrink:
         if excess <= 0:

@@ -26,6 +26,8 @@ from podinit_diag.render.common import (
     context_line,
     context_lines,
     for_text,
+    listed_rows,
+    plural,
     pod_row,
     step_row,
     waiting_line,
@@ -139,8 +141,7 @@ def render(reports: Sequence[Report]) -> str:
 
 
 def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None) -> str:
-    listed = rows if rows is not None else map(Row.of, s.reports)
-    lines = [cells(for_text(r).cells()) for r in listed]
+    lines = [cells(for_text(r).cells()) for r in listed_rows(s, rows)]
     out = ["## Scan", ""]
     if lines:
         out += table(SCAN_HEADERS, lines)
@@ -151,9 +152,12 @@ def render_scan(s: ScanSummary, rows: Sequence[Row] | None = None) -> str:
             owner = code(f"{g.namespace}/{g.owner or '-'}")
             out.append(
                 f"- **{g.code} {g.rule}** ({g.severity.value}) · {owner}"
-                f"{where}: {g.count} pod(s), e.g. {', '.join(code(e) for e in g.examples)}: "
+                f"{where}: {g.count} pods, e.g. {', '.join(code(e) for e in g.examples)}: "
                 f"{prose(g.title)}"
             )
-    out += ["", f"{s.pods} pods scanned: {s.unhealthy} with findings, {s.healthy} healthy."]
+    out += [
+        "",
+        f"{plural(s.pods, 'pod')} scanned: {s.unhealthy} with findings, {s.healthy} healthy.",
+    ]
     out += [f"- error: {escape_markdown(clean(e))}" for e in s.errors]
     return "\n".join(out) + "\n"

@@ -13,6 +13,7 @@ from dataclasses import replace
 from podinit_diag.core.model import Report
 from podinit_diag.core.summary import Row, ScanSummary
 from podinit_diag.render import data, jsonout, markdown, names, table
+from podinit_diag.render.common import listed_rows
 from podinit_diag.render.layout import PLAIN, Style
 
 
@@ -31,8 +32,8 @@ class ScanOutput:
         self.namespaces = namespaces  # the NAMESPACE column: None decides by the rows
         self.rows: list[Row] = []
         self.reports: list[Report] = []
-        self.json = output in ("json", "yaml", "jsonpath")
-        self.stream = jsonout.ScanStream() if self.json else None
+        json_based = output in ("json", "yaml", "jsonpath")
+        self.stream = jsonout.ScanStream() if json_based else None
         self.held: list[str] = []  # the JSON of a YAML or JSONPath output, till the end
         self.started = False
 
@@ -65,9 +66,9 @@ class ScanOutput:
 
             self.write(html.render(self.reports))
         elif self.output == "name":
-            self.write(names([r.name for r in sorted(self.rows, key=Row.order)]))
+            self.write(names([r.name for r in listed_rows(summary, self.rows)]))
         elif self.output == "markdown":
-            self.write(markdown.render_scan(summary, sorted(self.rows, key=Row.order)))
+            self.write(markdown.render_scan(summary, self.rows))
         else:
             style = replace(self.style, wide=self.output == "wide" or self.style.wide)
             self.write(

@@ -28,6 +28,8 @@ from podinit_diag.render.common import (
     context_line,
     evidence_parts,
     for_text,
+    listed_rows,
+    plural,
     pod_row,
     step_row,
 )
@@ -36,10 +38,11 @@ from podinit_diag.render.layout import (
     PLAIN,
     Style,
     ascii_only,
+    column_widths,
     cut,
-    display_width,
     fit,
     join_fitting,
+    table_width,
     wrap,
 )
 from podinit_diag.rules import Rule
@@ -83,14 +86,9 @@ def columns(
     return _lay_out(headers, fitted, style.headers)
 
 
-def _row_width(headers: Sequence[str], row: Sequence[str]) -> int:
-    cells = [max(display_width(h), display_width(c)) for h, c in zip(headers, row, strict=True)]
-    return sum(cells) + GAP * (len(cells) - 1)
-
-
 def _lay_out(headers: Sequence[str], rows: Sequence[Sequence[str]], show: bool) -> list[str]:
     if not rows:
-        return [] if not show else ["   ".join(headers)]
+        return [] if not show else [(" " * GAP).join(headers)]
     text = tabulate(rows, headers=headers if show else (), tablefmt=_PLAIN, disable_numparse=True)
     return [line.rstrip() for line in text.split("\n")]
 
@@ -100,7 +98,7 @@ def render_one(r: Report, style: Style = PLAIN) -> str:
     width, colour = style.width, style.colour
     row = pod_row(r) if style.wide else pod_row(r)[:5]
     headers = POD_HEADERS if style.wide else POD_COMPACT
-    if not style.wide and width is not None and _row_width(headers, row) > width:
+    if not style.wide and width is not None and table_width(column_widths(headers, [row])) > width:
         row[3] = str(r.pod.restart_count)  # "5 (2m11s ago)": the count, not the STATUS cut
     out = columns(headers, [row], style)
     out += join_fitting(context_line(r, node=not style.wide).split(" · "), width, "", " · ", "  ")
@@ -207,7 +205,7 @@ def render_scan(
     groups of two or more pods failing the same way. The NAMESPACE column is shown when
     ``namespaces`` says so (``-A``), else when the rows span more than one namespace."""
     style = style or Style(colour=colour)
-    listed = sorted(rows if rows is not None else map(Row.of, s.reports), key=Row.order)
+    listed = listed_rows(s, rows)
     if namespaces is None:
         namespaces = len({r.namespace for r in listed}) > 1
     headers = list(SCAN_HEADERS if style.wide else SCAN_COMPACT)
@@ -264,7 +262,3 @@ def scan_line(s: ScanSummary) -> str:
         + (f" ({worst})" if worst else "")
         + f", {s.healthy} healthy{listed if s.healthy else ''}"
     )
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from podinit_diag.core.access import Json, JsonDict, as_dict, as_list, as_objects, as_str, int_or
 from podinit_diag.core.errors import InputError
+from podinit_diag.core.kinds import BY_NAME
 from podinit_diag.core.model import Bundle
 
 if TYPE_CHECKING:  # the CLI reads TYPE/NAME targets before (and without) any connection
@@ -34,15 +35,6 @@ KINDS = {
     "Job": Kind("Job", "/apis/batch/v1/namespaces/{ns}/jobs"),
     "CronJob": Kind("CronJob", "/apis/batch/v1/namespaces/{ns}/cronjobs"),
 }
-_ALIASES = {
-    "Deployment": ("deploy", "deployment", "deployments", "deployments.apps"),
-    "StatefulSet": ("sts", "statefulset", "statefulsets", "statefulsets.apps"),
-    "DaemonSet": ("ds", "daemonset", "daemonsets", "daemonsets.apps"),
-    "ReplicaSet": ("rs", "replicaset", "replicasets", "replicasets.apps"),
-    "Job": ("job", "jobs", "jobs.batch"),
-    "CronJob": ("cj", "cronjob", "cronjobs", "cronjobs.batch"),
-}
-BY_NAME = {alias: kind for kind, aliases in _ALIASES.items() for alias in aliases}
 
 
 def parse_target(target: str) -> tuple[str, str] | None:
@@ -50,11 +42,11 @@ def parse_target(target: str) -> tuple[str, str] | None:
     if "/" not in target:
         return None
     resource, name = target.split("/", 1)
-    if resource.lower() in ("po", "pod", "pods"):
-        return None
     kind = BY_NAME.get(resource.lower())
+    if kind == "Pod":
+        return None
     if kind is None or not name:
-        known = ", ".join(sorted(a for a in BY_NAME if "." not in a))
+        known = ", ".join(sorted(a for a in BY_NAME if "." not in a and BY_NAME[a] != "Pod"))
         raise InputError(
             f"{target}: unknown resource type {resource!r} (use pod or one of {known})"
         )
