@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["lint", "mypy", "tests", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 PY = "3.11"
-SOURCES = ["podinit_diag", "tests", "bench", "docs", "noxfile.py"]
+SOURCES = ["podinit_diag", "tests", "e2e", "bench", "docs", "noxfile.py"]
 
 
 def _no_check(posargs: list[str]) -> list[str]:
@@ -41,6 +43,28 @@ def docs(session: nox.Session) -> None:
     """Regenerate docs/rules.md and docs/report.schema.json; `-- --check` fails on drift."""
     session.install("-e", ".")
     session.run("python", "docs/generate.py", *session.posargs)
+
+
+@nox.session(python=PY)
+def e2e(session: nox.Session) -> None:
+    """End-to-end tests against a real control plane (kube-apiserver, kube-scheduler,
+    kube-controller-manager and etcd) built from Go modules by e2e/controlplane/build.py
+    and cached under ~/.cache/podinit-diag. Needs Go 1.26+ and the Go module proxy the
+    first time (about 15 minutes on 2 cores); then a few seconds to start."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from e2e.controlplane.build import cache_dir
+
+    if shutil.which("go") is None and not (cache_dir() / "build.json").is_file():
+        session.error(
+            "nox -s e2e needs Go 1.26 or newer on PATH (and the Go module proxy) to build "
+            "the control plane; see the README's Development section"
+        )
+    session.install("-e", ".[test]")
+    session.run("python", "e2e/controlplane/build.py")
+    session.run("pytest", "-p", "no:cacheprovider", "e2e", *_no_check(session.posargs))
 
 
 @nox.session(python=PY)

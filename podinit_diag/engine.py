@@ -118,7 +118,7 @@ def enabled_rules(config: Config) -> _Plan:
 
 def run_rules(snap: PodSnapshot, config: Config) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
     ctx = RuleContext(snap, config)
-    ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]] = []
+    ranked: list[tuple[tuple[int, int, int, int, str, int], Finding]] = []
     errors: list[str] = []
     always, by_code, on_events, fallbacks, links = enabled_rules(config)
     codes = ctx.verdict_codes
@@ -152,12 +152,13 @@ def _run(
     rules: tuple[Rule, ...],
     ctx: RuleContext,
     links: dict[str, str],
-    ranked: list[tuple[tuple[int, int, int, int, str, str], Finding]],
+    ranked: list[tuple[tuple[int, int, int, int, str, int], Finding]],
     errors: list[str],
 ) -> None:
     for r in rules:
         try:
-            for d in r.func(ctx):
+            # A rule yields its findings most important first; that order is kept.
+            for n, d in enumerate(r.func(ctx)):
                 c = d.container
                 f = Finding(
                     code=r.code,
@@ -175,7 +176,7 @@ def _run(
                 order = c.order if c and stage in _BY_CONTAINER else -1
                 if d.behind is not None:
                     order, priority = d.behind.order, _CONSEQUENCE
-                key = (stage, order, priority, severity, r.code, d.title)
+                key = (stage, order, priority, severity, r.code, n)
                 ranked.append((key, f))
         except Exception as exc:
             errors.append(f"rule {r.code} {r.name} failed on this pod: {type(exc).__name__}: {exc}")

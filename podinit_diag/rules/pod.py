@@ -28,6 +28,7 @@ from podinit_diag.rules import evidence as ev
 from podinit_diag.rules.base import Draft, RuleContext, rule
 from podinit_diag.rules.classify import GRACE, deletion_overdue, has_run
 from podinit_diag.rules.messages import SchedulerReason, is_config_mount_failure, mounted_since
+from podinit_diag.rules.scheduling import SchedulingFailure
 
 MOUNT_REASONS = frozenset({"FailedMount", "FailedAttachVolume", "FailedMapVolume"})
 
@@ -185,11 +186,18 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
     if failure is None:
         return
     spec = as_dict(snap.pod.get("spec"))
-    for r in failure.reasons:
-        m = re.match(r"Insufficient (\S+)", r.text)
-        if not m and r.text != "Too many pods":
+    # The scheduler sorts its reasons as strings ("1 Too many pods, 2 Insufficient cpu"):
+    # a request the pod makes, refused by the most nodes, is the cause to name first.
+    shortages = sorted(
+        (r for r in failure.reasons if _INSUFFICIENT.match(r.text) or r.text == _TOO_MANY),
+        key=lambda r: (r.text == _TOO_MANY, -(r.nodes or 0)),
+    )
+    for r in shortages:
+        m = _INSUFFICIENT.match(r.text)
+        if m is None:
+            yield _too_many_pods(snap, failure, r)
             continue
-        resource = m.group(1) if m else "pods"
+        resource = m.group(1)
         eff = effective_request(snap.containers, spec, resource)
         proof = list(failure.proof)
         need = format_quantity(resource, eff.total)
@@ -235,6 +243,36 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
                 f"Allocated resources)."
             )
         yield Draft(d or _dominant_sidecar(snap, resource), title, tuple(proof), fix)
+
+
+_INSUFFICIENT = lazy(r"Insufficient (\S+)")
+# The NodeResourcesFit plugin's words for a node already running its allocatable.pods
+# (pkg/scheduler/framework/plugins/noderesources/fit.go): not a request the pod makes.
+_TOO_MANY = "Too many pods"
+
+
+def _too_many_pods(snap: PodSnapshot, failure: SchedulingFailure, r: SchedulerReason) -> Draft:
+    biggest = _largest_allocatable(snap, "pods")
+    proof = list(failure.proof)
+    if biggest:
+        proof.append(
+            Evidence(
+                source="cluster",
+                ref=f"Node {biggest[0]} status.allocatable.pods",
+                text=biggest[1],
+            )
+        )
+    limit = f" (at most {biggest[1]} on {biggest[0]})" if biggest else ""
+    title = (
+        f"Pod cannot be scheduled ({_nodes(r, failure.total)}too many pods): those nodes "
+        f"already run as many pods as they allocate{limit}"
+    )
+    fix = (
+        "Make room on the nodes (delete finished or unneeded pods), raise the kubelet's "
+        "maxPods where the node has the addresses and resources for it, or add nodes "
+        "(`kubectl describe nodes` shows Allocatable pods and the Non-terminated Pods)."
+    )
+    return Draft(None, title, tuple(proof), fix)
 
 
 def _dominant_sidecar(snap: PodSnapshot, resource: str) -> ContainerView | None:

@@ -175,10 +175,12 @@ class Waiter:
         on_transition: Callable[[Transition], None],
         on_tick: Callable[[float, int, int], None] | None = None,
         started: float | None = None,  # time.monotonic() when the user's wait began
+        watch_seconds: int = WATCH_SECONDS,  # each watch request's timeoutSeconds
     ) -> None:
         self.cluster, self.target, self.config = cluster, target, config
         self.condition = CONDITIONS[condition]
         self.timeout, self.fail_rank = timeout, fail_rank
+        self.watch_seconds = watch_seconds
         self.on_transition, self.on_tick = on_transition, on_tick
         self.pods: dict[str, _Pod] = {}
         self._orphans: dict[str, list[Json]] = {}  # events that came before their pod
@@ -276,7 +278,7 @@ class Waiter:
                 if version is None:
                     items, version = self.cluster.list_snapshot(path, query)
                     self._queue.put((f"{kind}-relisted", items))
-                for event in self.cluster.watch(path, version, WATCH_SECONDS, **query):
+                for event in self.cluster.watch(path, version, self.watch_seconds, **query):
                     if self._stop.is_set():
                         return
                     failures, delivered = 0, True

@@ -351,3 +351,23 @@ def test_an_oom_kill_minutes_ago_matters_until_the_container_has_been_up_a_while
     }
     codes = [f.code for f in diagnose(replace(b, pod=pod)).findings]
     assert ("PI502" in codes) is reported
+
+
+def test_a_node_full_of_pods_does_not_hide_the_cpu_the_pod_asks_for() -> None:
+    """kube-scheduler sorts its reasons as strings (FitError.Error in
+    pkg/scheduler/framework/types.go), so "1 Too many pods" comes before "2 Insufficient
+    cpu"; seen on the e2e control plane (v1.37.2) when one node ran 110 pods. The pod's own
+    request refused by more nodes is the first finding, and the full node is said to be
+    full, not to be short of the "0 pods" the pod requests."""
+    message = (
+        "0/3 nodes are available: 1 Too many pods, 2 Insufficient cpu. preemption: 0/3 nodes "
+        "are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims "
+        "found for incoming pod."
+    )
+    findings = [f for f in diagnose(_unschedulable(message)).findings if f.code == "PI001"]
+    assert [f.title.split(":")[0] for f in findings] == [
+        "Pod cannot be scheduled (2/3 nodes",
+        "Pod cannot be scheduled (1/3 nodes",
+    ]
+    assert "insufficient cpu" in findings[0].title
+    assert "too many pods" in findings[1].title and "request" not in findings[1].title
