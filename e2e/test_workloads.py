@@ -218,8 +218,10 @@ def test_scans_namespace_all_namespaces_and_label_selector(
     scan = reports(run_initdoctor(env, "-o", "json"))
     assert {(r["pod"]["namespace"], r["findings"][0]["code"]) for r in scan} == {(ns, "PI110")}
     everywhere = reports(run_initdoctor(env, "-A", "-o", "json"))
-    ours = {(r["pod"]["namespace"], r["findings"][0]["code"]) for r in everywhere}
-    assert {(ns, "PI110"), (other, "PI103")} <= ours
+    ours = {r["pod"]["namespace"]: r["findings"][0]["code"] for r in everywhere}
+    # Logs are read for the 20 worst pods of a scan (most restarts first): with the crash
+    # loops of the tests before, this one's may be left out, and then it is a plain one.
+    assert ours[ns] in ("PI110", "PI101") and ours[other] == "PI103"
     assert not any(r["pod"]["name"].startswith("api-") for r in everywhere)
     selected = reports(run_initdoctor(env, "-A", "-l", "app=web", "-o", "json"))
     assert {r["pod"]["namespace"] for r in selected} >= {ns, other}

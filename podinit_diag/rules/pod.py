@@ -199,18 +199,9 @@ def unschedulable_resources(ctx: RuleContext) -> Iterator[Draft]:
             continue
         resource = m.group(1)
         eff = effective_request(snap.containers, spec, resource)
-        proof = list(failure.proof)
         need = format_quantity(resource, eff.total)
-        biggest = _largest_allocatable(snap, resource)
+        biggest, proof = _with_largest_node(snap, failure, resource)
         room = f"; the largest node allocates {biggest[1]} ({biggest[0]})" if biggest else ""
-        if biggest:
-            proof.append(
-                Evidence(
-                    source="cluster",
-                    ref=f"Node {biggest[0]} status.allocatable.{resource}",
-                    text=biggest[1],
-                )
-            )
         d = eff.driver
         if d is not None:
             value = as_dict(as_dict(d.spec.get("resources")).get("requests")).get(resource)
@@ -252,16 +243,7 @@ _TOO_MANY = "Too many pods"
 
 
 def _too_many_pods(snap: PodSnapshot, failure: SchedulingFailure, r: SchedulerReason) -> Draft:
-    biggest = _largest_allocatable(snap, "pods")
-    proof = list(failure.proof)
-    if biggest:
-        proof.append(
-            Evidence(
-                source="cluster",
-                ref=f"Node {biggest[0]} status.allocatable.pods",
-                text=biggest[1],
-            )
-        )
+    biggest, proof = _with_largest_node(snap, failure, "pods")
     limit = f" (at most {biggest[1]} on {biggest[0]})" if biggest else ""
     title = (
         f"Pod cannot be scheduled ({_nodes(r, failure.total)}too many pods): those nodes "
@@ -273,6 +255,19 @@ def _too_many_pods(snap: PodSnapshot, failure: SchedulingFailure, r: SchedulerRe
         "(`kubectl describe nodes` shows Allocatable pods and the Non-terminated Pods)."
     )
     return Draft(None, title, tuple(proof), fix)
+
+
+def _with_largest_node(
+    snap: PodSnapshot, failure: SchedulingFailure, resource: str
+) -> tuple[tuple[str, str] | None, list[Evidence]]:
+    """The node allocating the most of ``resource`` (name, amount), and the scheduler's
+    evidence with that node's allocatable added."""
+    biggest = _largest_allocatable(snap, resource)
+    proof = list(failure.proof)
+    if biggest:
+        ref = f"Node {biggest[0]} status.allocatable.{resource}"
+        proof.append(Evidence(source="cluster", ref=ref, text=biggest[1]))
+    return biggest, proof
 
 
 def _dominant_sidecar(snap: PodSnapshot, resource: str) -> ContainerView | None:
